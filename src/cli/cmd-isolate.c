@@ -1,0 +1,212 @@
+/* `doppel isolate [plan options] -- CMD ARGS...`: the plumbing command that
+ * exposes the isolation runtime directly (bwrap-level), for tests, benchmarks
+ * and scripts. Parses options into a dp_plan; all judging of paths and values
+ * happens in dp_plan_validate() so every front end gets the same rules. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "isolate/isolate.h"
+#include "util/parse.h"
+
+static const char usage_text[] =
+	"usage: doppel isolate [OPTIONS] -- CMD [ARGS...]\n"
+	"\n"
+	"mount plan (host paths absolute, without symlinks or '..'):\n"
+	"  --ro-bind SRC DST                    bind host SRC read-only at DST\n"
+	"  --overlay LOWER[:LOWER...] UPPER WORK DST\n"
+	"                                       overlay, writes go to host UPPER\n"
+	"  --tmp-overlay LOWER[:LOWER...] DST   overlay, writes go to a throwaway tmpfs\n"
+	"  --tmpfs DST                          empty tmpfs at DST\n"
+	"  --system host|DIR                    /usr, /lib*, minimal /etc from the host or DIR\n"
+	"limits:\n"
+	"  --mem SIZE  --pids N  --cpus N  --disk SIZE   (SIZE like 512M, 2G)\n"
+	"network:\n"
+	"  --net loopback|none                  default loopback (no route out either way)\n"
+	"  --publish HOSTPORT:SANDBOXPORT       forward host 127.0.0.1:HOSTPORT in\n"
+	"process:\n"
+	"  --hostname NAME  --env K=V  --chdir DIR  --tty  --uid (run as yourself, not 0)\n";
+
+#define MAX_BYTES (1ull << 50)
+
+static int need(int argc, char **argv, int i, int n, dp_error **err)
+{
+	if (i + n >= argc)
+		return dp_usage(err, "%s: expected %d value%s; see 'doppel isolate --help'", argv[i], n,
+				n > 1 ? "s" : "");
+	return 0;
+}
+
+static char **split_lowers(const char *s)
+{
+	size_t n = 1;
+	char **v, *copy, *tok, *save = NULL;
+
+	for (const char *c = s; *c; c++)
+		n += *c == ':';
+	v = calloc(n + 1, sizeof(char *));
+	copy = strdup(s);
+	if (v == NULL || copy == NULL)
+		abort();
+	n = 0;
+	for (tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+		v[n++] = tok;
+	return v;
+}
+
+static int add_env(dp_plan *plan, const char *kv)
+{
+	char **grown = realloc(plan->env, (plan->n_env + 1) * sizeof(char *));
+	if (grown == NULL)
+		return -1;
+	plan->env = grown;
+	plan->env[plan->n_env] = strdup(kv);
+	if (plan->env[plan->n_env] == NULL)
+		return -1;
+	plan->n_env++;
+	return 0;
+}
+
+static int parse(dp_plan *plan, int argc, char **argv, dp_error **err)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(usage_text, stdout);
+			return 1;
+		}
+		if (strcmp(a, "--ro-bind") == 0) {
+			dp_mount m = { .kind = DP_MOUNT_RO_BIND };
+			if (need(argc, argv, i, 2, err) < 0)
+				return -1;
+			m.src = argv[i + 1];
+			m.dst = argv[i + 2];
+			i += 2;
+			if (dp_plan_add_mount(plan, &m, err) < 0)
+				return -1;
+		} else if (strcmp(a, "--overlay") == 0 || strcmp(a, "--tmp-overlay") == 0) {
+			bool tmp = strcmp(a, "--tmp-overlay") == 0;
+			dp_mount m = { .kind = tmp ? DP_MOUNT_TMP_OVERLAY : DP_MOUNT_OVERLAY };
+			char **lowers;
+			int r;
+			if (need(argc, argv, i, tmp ? 2 : 4, err) < 0)
+				return -1;
+			lowers = split_lowers(argv[i + 1]);
+			m.lowers = lowers;
+			if (tmp) {
+				m.dst = argv[i + 2];
+			} else {
+				m.upper = argv[i + 2];
+				m.work = argv[i + 3];
+				m.dst = argv[i + 4];
+			}
+			i += tmp ? 2 : 4;
+			r = dp_plan_add_mount(plan, &m, err);
+			free(lowers[0]);
+			free(lowers);
+			if (r < 0)
+				return -1;
+		} else if (strcmp(a, "--tmpfs") == 0) {
+			dp_mount m = { .kind = DP_MOUNT_TMPFS };
+			if (need(argc, argv, i, 1, err) < 0)
+				return -1;
+			m.dst = argv[++i];
+			if (dp_plan_add_mount(plan, &m, err) < 0)
+				return -1;
+		} else if (strcmp(a, "--system") == 0) {
+			if (need(argc, argv, i, 1, err) < 0)
+				return -1;
+			free(plan->system);
+			plan->system = strdup(argv[++i]);
+		} else if (strcmp(a, "--hostname") == 0) {
+			if (need(argc, argv, i, 1, err) < 0)
+				return -1;
+			free(plan->hostname);
+			plan->hostname = strdup(argv[++i]);
+		} else if (strcmp(a, "--mem") == 0) {
+			if (need(argc, argv, i, 1, err) < 0 ||
+			    dp_parse_size("--mem", argv[++i], MAX_BYTES, &plan->mem_bytes, err) < 0)
+				return -1;
+			if (plan->mem_bytes < (4u << 20))
+				return dp_usage(err, "--mem: '%s' is below the 4M a process needs to start", argv[i]);
+		} else if (strcmp(a, "--disk") == 0) {
+			if (need(argc, argv, i, 1, err) < 0 ||
+			    dp_parse_size("--disk", argv[++i], MAX_BYTES, &plan->disk_bytes, err) < 0)
+				return -1;
+		} else if (strcmp(a, "--pids") == 0) {
+			if (need(argc, argv, i, 1, err) < 0 ||
+			    dp_parse_uint("--pids", argv[++i], 1, 4194304, &plan->pids, err) < 0)
+				return -1;
+		} else if (strcmp(a, "--cpus") == 0) {
+			if (need(argc, argv, i, 1, err) < 0 ||
+			    dp_parse_cpus("--cpus", argv[++i], &plan->millicpus, err) < 0)
+				return -1;
+		} else if (strcmp(a, "--net") == 0) {
+			if (need(argc, argv, i, 1, err) < 0)
+				return -1;
+			a = argv[++i];
+			if (strcmp(a, "loopback") == 0)
+				plan->net = DP_NET_LOOPBACK;
+			else if (strcmp(a, "none") == 0)
+				plan->net = DP_NET_NONE;
+			else
+				return dp_usage(err, "--net: expected 'loopback' or 'none', got '%s'", a);
+		} else if (strcmp(a, "--publish") == 0) {
+			dp_publish *grown;
+			if (need(argc, argv, i, 1, err) < 0)
+				return -1;
+			grown = realloc(plan->publish, (plan->n_publish + 1) * sizeof(*grown));
+			if (grown == NULL)
+				return dp_fail(err, 12, "--publish");
+			plan->publish = grown;
+			if (dp_parse_publish("--publish", argv[++i], &grown[plan->n_publish].host_port,
+					     &grown[plan->n_publish].sandbox_port, err) < 0)
+				return -1;
+			plan->n_publish++;
+		} else if (strcmp(a, "--env") == 0) {
+			if (need(argc, argv, i, 1, err) < 0)
+				return -1;
+			if (add_env(plan, argv[++i]) < 0)
+				return dp_fail(err, 12, "--env");
+		} else if (strcmp(a, "--chdir") == 0) {
+			if (need(argc, argv, i, 1, err) < 0)
+				return -1;
+			free(plan->chdir);
+			plan->chdir = strdup(argv[++i]);
+		} else if (strcmp(a, "--tty") == 0) {
+			plan->tty = true;
+		} else if (strcmp(a, "--uid") == 0) {
+			plan->keep_uid = true;
+		} else if (a[0] == '-') {
+			return dp_usage(err, "isolate: unknown option '%s'; see 'doppel isolate --help'", a);
+		} else {
+			break; /* the command, without '--' */
+		}
+	}
+	if (i >= argc)
+		return dp_usage(err, "isolate: no command given; expected '-- CMD [ARGS...]'");
+	plan->argv = &argv[i];
+	return 0;
+}
+
+int cmd_isolate(int argc, char **argv, dp_error **err)
+{
+	dp_plan plan;
+	int status = 0, r;
+
+	dp_plan_init(&plan);
+	r = parse(&plan, argc, argv, err);
+	if (r == 0)
+		r = dp_isolate_run(&plan, &status, err);
+	else if (r > 0)
+		r = 0; /* --help */
+	dp_plan_free(&plan);
+	return r < 0 ? -1 : status;
+}

@@ -1,0 +1,12 @@
+/* The subcommand table's entries. Each parses its own arguments (argv[0] is
+ * the subcommand's name) and returns an exit status, or -1 with *err set;
+ * only main() prints errors and exits. */
+#ifndef DOPPEL_CLI_COMMANDS_H
+#define DOPPEL_CLI_COMMANDS_H
+
+#include "util/error.h"
+
+int cmd_isolate(int argc, char **argv, dp_error **err);
+int cmd_doctor(int argc, char **argv, dp_error **err);
+
+#endif

@@ -1,0 +1,59 @@
+/* doppel's command line front end: a table maps each subcommand to the file
+ * that implements it (git's builtin/ idea). main() is the only place that
+ * prints an error value and picks the exit status. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "util/error.h"
+
+typedef struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, dp_error **err);
+	const char *summary;
+} command;
+
+static const command commands[] = {
+	{ "doctor", cmd_doctor, "check the host: user namespaces, overlayfs, seccomp, cgroups" },
+	{ "isolate", cmd_isolate, "plumbing: run a command under a mount plan, no store" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: doppel COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'doppel COMMAND --help' shows a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	dp_error *err = NULL;
+	int status;
+
+	if (argc < 2) {
+		usage(stderr);
+		return DP_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return DP_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("doppel 0.1.0\n");
+		return DP_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		status = commands[i].fn(argc - 1, argv + 1, &err);
+		if (status < 0) {
+			fprintf(stderr, "doppel: %s\n", err && err->msg ? err->msg : "failed");
+			status = err ? err->status : DP_EXIT_FAIL;
+			dp_error_free(&err);
+		}
+		return status;
+	}
+	fprintf(stderr, "doppel: unknown command '%s'; see 'doppel --help'\n", argv[1]);
+	return DP_EXIT_USAGE;
+}

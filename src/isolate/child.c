@@ -1,0 +1,104 @@
+/* The sandbox's first process, PID 1 of its namespaces. In one readable order
+ * (bubblewrap's): wait for the monitor to map our ids and cgroup, enter a
+ * fresh cgroup namespace, build and pivot into the new root, set up the
+ * network and terminal, start the command, then become its init. Any setup
+ * failure is reported to the monitor and ends the run with status 125. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "isolate/isolate.h"
+#include "isolate/proto.h"
+#include "isolate/runtime.h"
+#include "util/cleanup.h"
+
+__attribute__((noreturn)) static void child_fail(dp_child_ctx *ctx, dp_error *err)
+{
+	const char *msg = err && err->msg ? err->msg : "sandbox setup failed";
+	dp_proto_send(ctx->sync_fd, DP_MSG_ERROR, msg, strlen(msg), -1);
+	_exit(DP_EXIT_SETUP);
+}
+
+/* A pty from the sandbox's own devpts: the master goes to the monitor, the
+ * slave (opened with TIOCGPTPEER, no path lookup) to the command. */
+static int open_pty(dp_child_ctx *ctx, int *slave, dp_error **err)
+{
+	cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int unlock = 0;
+
+	if (master < 0)
+		return dp_fail_errno(err, "open /dev/ptmx in the sandbox");
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return dp_fail_errno(err, "unlock pty");
+	*slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*slave < 0)
+		return dp_fail_errno(err, "open pty peer");
+	if (dp_proto_send(ctx->sync_fd, DP_MSG_PTY, NULL, 0, master) < 0)
+		return dp_fail_errno(err, "hand the pty to the monitor");
+	return 0;
+}
+
+void dp_child_main(dp_child_ctx *ctx)
+{
+	const dp_plan *plan = ctx->plan;
+	dp_error *err = NULL;
+	char type = 0;
+	int slave = -1;
+	pid_t cmd;
+
+	/* dies with the monitor; if it is already gone the channel reads EOF */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(DP_EXIT_SETUP);
+	if (dp_proto_recv(ctx->sync_fd, &type, NULL, 0, NULL) < 0 || type != DP_MSG_GO)
+		_exit(DP_EXIT_SETUP);
+	/* init stays doppel's image: keep the sandbox from opening /proc/1/exe
+	 * or /proc/1/fd (runc CVE-2019-5736 class). Only now: until the monitor
+	 * wrote our id maps, our /proc files had to stay the caller's. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		dp_fail_errno(&err, "prctl(PR_SET_DUMPABLE)");
+		child_fail(ctx, err);
+	}
+
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		dp_fail_errno(&err, "create cgroup namespace");
+		child_fail(ctx, err);
+	}
+	if (dp_rootfs_setup(ctx, &err) < 0)
+		child_fail(ctx, err);
+	if (sethostname(plan->hostname ? plan->hostname : "doppel",
+			strlen(plan->hostname ? plan->hostname : "doppel")) < 0) {
+		dp_fail_errno(&err, "set hostname");
+		child_fail(ctx, err);
+	}
+	if (plan->net == DP_NET_LOOPBACK && dp_net_loopback_up(&err) < 0)
+		child_fail(ctx, err);
+	if (plan->tty && open_pty(ctx, &slave, &err) < 0)
+		child_fail(ctx, err);
+
+	cmd = fork();
+	if (cmd < 0) {
+		dp_fail_errno(&err, "start the command (fork)");
+		child_fail(ctx, err);
+	}
+	if (cmd == 0) {
+		close(ctx->sync_fd);
+		dp_exec_command(ctx, slave);
+	}
+	if (slave >= 0)
+		close(slave);
+	/* init needs no privilege from here on */
+	if (dp_caps_restrict(0, &err) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		if (err == NULL)
+			dp_fail_errno(&err, "prctl(PR_SET_NO_NEW_PRIVS)");
+		kill(cmd, SIGKILL);
+		child_fail(ctx, err);
+	}
+	_exit(dp_init_loop(ctx, cmd));
+}

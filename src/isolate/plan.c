@@ -1,0 +1,195 @@
+/* Building and validating mount plans; see plan.h. Validation is the single
+ * place where plan paths are judged, so every front end gets the same rules:
+ * absolute, no '..', no symlink on the host side, destinations not over the
+ * runtime's own mounts. */
+#include "isolate/plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/path.h"
+
+void dp_plan_init(dp_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->net = DP_NET_LOOPBACK;
+}
+
+static void mount_free(dp_mount *m)
+{
+	free(m->src);
+	free(m->upper);
+	free(m->work);
+	free(m->dst);
+	if (m->lowers)
+		for (char **l = m->lowers; *l; l++)
+			free(*l);
+	free(m->lowers);
+}
+
+void dp_plan_free(dp_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_mounts; i++)
+		mount_free(&plan->mounts[i]);
+	free(plan->mounts);
+	free(plan->system);
+	free(plan->hostname);
+	free(plan->publish);
+	for (size_t i = 0; i < plan->n_env; i++)
+		free(plan->env[i]);
+	free(plan->env);
+	free(plan->chdir);
+	memset(plan, 0, sizeof(*plan));
+}
+
+static char *xstrdup(const char *s)
+{
+	char *r = s ? strdup(s) : NULL;
+	if (s && !r)
+		abort();
+	return r;
+}
+
+int dp_plan_add_mount(dp_plan *plan, const dp_mount *m, dp_error **err)
+{
+	dp_mount *grown = realloc(plan->mounts, (plan->n_mounts + 1) * sizeof(*grown));
+	dp_mount *n;
+
+	if (grown == NULL)
+		return dp_fail(err, ENOMEM, "plan");
+	plan->mounts = grown;
+	n = &plan->mounts[plan->n_mounts++];
+	memset(n, 0, sizeof(*n));
+	n->kind = m->kind;
+	n->src = xstrdup(m->src);
+	n->upper = xstrdup(m->upper);
+	n->work = xstrdup(m->work);
+	n->dst = xstrdup(m->dst);
+	if (m->lowers) {
+		size_t k = 0;
+		while (m->lowers[k])
+			k++;
+		n->lowers = calloc(k + 1, sizeof(char *));
+		if (n->lowers == NULL)
+			abort();
+		for (size_t i = 0; i < k; i++)
+			n->lowers[i] = xstrdup(m->lowers[i]);
+	}
+	return 0;
+}
+
+/* A host directory (or file for binds) that must exist and be reached
+ * without any symlink. */
+static int check_host(const char *what, const char *path, bool want_dir, dp_error **err)
+{
+	struct stat st;
+	cleanup_close int fd = dp_path_open_nofollow(what, path, O_PATH, err);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		return dp_fail_errno(err, "%s: stat '%s'", what, path);
+	if (want_dir && !S_ISDIR(st.st_mode))
+		return dp_usage(err, "%s: '%s' is not a directory", what, path);
+	if (!want_dir && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return dp_usage(err, "%s: '%s' is neither a directory nor a regular file", what, path);
+	return 0;
+}
+
+/* The runtime owns these; a plan may not mount over them. */
+static bool reserved_dst(const char *dst)
+{
+	static const char *const reserved[] = { "/", "/proc", "/dev", NULL };
+	for (const char *const *r = reserved; *r; r++) {
+		size_t n = strlen(*r);
+		if (strcmp(dst, *r) == 0)
+			return true;
+		if (n > 1 && strncmp(dst, *r, n) == 0 && dst[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+static int check_mount(const dp_mount *m, dp_error **err)
+{
+	static const char *const names[] = { "--ro-bind", "--bind", "--overlay", "--tmpfs", "--tmp-overlay" };
+	const char *opt = names[m->kind];
+
+	if (dp_path_check(opt, m->dst, err) < 0)
+		return -1;
+	if (reserved_dst(m->dst))
+		return dp_usage(err, "%s: destination '%s' is managed by doppel and cannot be replaced", opt, m->dst);
+	switch (m->kind) {
+	case DP_MOUNT_RO_BIND:
+	case DP_MOUNT_BIND:
+		return check_host(opt, m->src, false, err);
+	case DP_MOUNT_TMPFS:
+		return 0;
+	case DP_MOUNT_TMP_OVERLAY:
+	case DP_MOUNT_OVERLAY: {
+		struct stat su, sw;
+		if (m->lowers == NULL || m->lowers[0] == NULL)
+			return dp_usage(err, "%s: expected at least one lower directory", opt);
+		for (char **l = m->lowers; *l; l++) {
+			if (strchr(*l, ',') != NULL)
+				return dp_usage(err, "%s: lower '%s' contains a ','", opt, *l);
+			if (check_host(opt, *l, true, err) < 0)
+				return -1;
+		}
+		if (m->kind == DP_MOUNT_TMP_OVERLAY)
+			return 0;
+		if (check_host(opt, m->upper, true, err) < 0 || check_host(opt, m->work, true, err) < 0)
+			return -1;
+		if (stat(m->upper, &su) < 0 || stat(m->work, &sw) < 0)
+			return dp_fail_errno(err, "%s: stat upper/work", opt);
+		if (su.st_dev != sw.st_dev)
+			return dp_usage(err, "%s: upper '%s' and work '%s' must be on the same filesystem", opt,
+					m->upper, m->work);
+		if (strcmp(m->upper, m->work) == 0)
+			return dp_usage(err, "%s: upper and work must be different directories", opt);
+		return 0;
+	}
+	}
+	return dp_usage(err, "unknown mount kind");
+}
+
+int dp_plan_validate(const dp_plan *plan, dp_error **err)
+{
+	if (plan->argv == NULL || plan->argv[0] == NULL)
+		return dp_usage(err, "no command given; expected '-- CMD [ARGS...]'");
+	if (plan->system != NULL && strcmp(plan->system, "host") != 0 &&
+	    check_host("--system", plan->system, true, err) < 0)
+		return -1;
+	for (size_t i = 0; i < plan->n_mounts; i++)
+		if (check_mount(&plan->mounts[i], err) < 0)
+			return -1;
+	if (plan->chdir && dp_path_check("--chdir", plan->chdir, err) < 0)
+		return -1;
+	if (plan->hostname) {
+		size_t n = strlen(plan->hostname);
+		if (n == 0 || n > 63)
+			return dp_usage(err, "--hostname: expected 1 to 63 characters, got %zu", n);
+		for (const char *c = plan->hostname; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			      *c == '-' || *c == '.'))
+				return dp_usage(err, "--hostname: '%s' has '%c'; expected letters, digits, '-' and '.'",
+						plan->hostname, *c);
+	}
+	for (size_t i = 0; i < plan->n_env; i++) {
+		const char *eq = strchr(plan->env[i], '=');
+		if (eq == NULL || eq == plan->env[i])
+			return dp_usage(err, "--env: expected K=V, got '%s'", plan->env[i]);
+	}
+	for (size_t i = 0; i < plan->n_publish; i++)
+		for (size_t j = 0; j < i; j++)
+			if (plan->publish[i].host_port == plan->publish[j].host_port)
+				return dp_usage(err, "--publish: host port %u given twice", plan->publish[i].host_port);
+	if (plan->n_publish && plan->net == DP_NET_NONE)
+		return dp_usage(err, "--publish needs --net loopback (the sandbox needs a network to listen on)");
+	return 0;
+}

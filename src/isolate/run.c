@@ -1,0 +1,285 @@
+/* The monitor: the host-side process of an isolated run. It creates the
+ * cgroup and the namespaced child, writes its id maps, then waits in an event
+ * loop that forwards signals, relays the pty and published ports, and
+ * collects the exit status. It stays outside every namespace it creates. */
+#include "isolate/isolate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "isolate/cgroup.h"
+#include "isolate/proto.h"
+#include "isolate/publish.h"
+#include "isolate/runtime.h"
+#include "isolate/tty.h"
+#include "util/cleanup.h"
+#include "util/evloop.h"
+
+typedef struct monitor {
+	pid_t init_pid;
+	int sync_fd;
+	int sig_fd;
+	dp_loop *loop;
+	dp_tty *tty;
+	dp_publisher *pub;
+	int status;
+	bool exited;
+	char child_error[1024];
+} monitor;
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+static int write_file(const char *path, const char *text, dp_error **err)
+{
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t n = strlen(text);
+
+	if (fd < 0)
+		return dp_fail_errno(err, "open %s", path);
+	if (write(fd, text, n) != (ssize_t)n)
+		return dp_fail_errno(err, "write '%.*s' to %s", (int)strcspn(text, "\n"), text, path);
+	return 0;
+}
+
+/* Rootless: the one id we own. Root: the first 65536 ids map to themselves,
+ * so files keep their owners; the kernel still confines the sandbox's root
+ * to its own namespaces (and rootfs.c masks /proc's host-global knobs). */
+static int write_id_maps(const dp_child_ctx *ctx, pid_t pid, dp_error **err)
+{
+	char path[64], map[64];
+
+	if (ctx->rootless) {
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+		if (write_file(path, "deny", err) < 0)
+			return -1;
+		snprintf(map, sizeof(map), "%u %u 1\n", ctx->inner_uid, ctx->outer_uid);
+	} else {
+		snprintf(map, sizeof(map), "0 0 65536\n");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	if (write_file(path, map, err) < 0)
+		return -1;
+	if (ctx->rootless)
+		snprintf(map, sizeof(map), "%u %u 1\n", ctx->inner_gid, ctx->outer_gid);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+	return write_file(path, map, err);
+}
+
+static void on_signal(dp_loop *loop, int fd, uint32_t events, void *data)
+{
+	monitor *m = data;
+	struct signalfd_siginfo si;
+	(void)events;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			int st;
+			pid_t r = waitpid(m->init_pid, &st, WNOHANG);
+			if (r == m->init_pid) {
+				m->exited = true;
+				m->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+				dp_loop_stop(loop);
+			}
+		} else if (si.ssi_signo == SIGWINCH) {
+			if (m->tty)
+				dp_tty_winch(m->tty);
+		} else {
+			kill(m->init_pid, (int)si.ssi_signo);
+		}
+	}
+}
+
+static void on_sync(dp_loop *loop, int fd, uint32_t events, void *data)
+{
+	monitor *m = data;
+	char type, buf[sizeof(m->child_error)];
+	int got_fd = -1;
+	ssize_t n;
+	(void)events;
+
+	n = dp_proto_recv(fd, &type, buf, sizeof(buf) - 1, &got_fd);
+	if (n < 0 || type == 0) {
+		/* init is gone; its exit arrives by SIGCHLD */
+		dp_loop_del(loop, fd);
+		return;
+	}
+	buf[n] = '\0';
+	switch (type) {
+	case DP_MSG_ERROR:
+		snprintf(m->child_error, sizeof(m->child_error), "%s", buf);
+		break;
+	case DP_MSG_PTY:
+		if (got_fd >= 0 && m->tty == NULL) {
+			dp_error *e = NULL;
+			if (dp_tty_start(loop, got_fd, &m->tty, &e) < 0) {
+				snprintf(m->child_error, sizeof(m->child_error), "%s", e->msg);
+				dp_error_free(&e);
+				kill(m->init_pid, SIGKILL);
+			}
+			got_fd = -1;
+		}
+		break;
+	case DP_MSG_SOCKET:
+		if (got_fd >= 0 && m->pub) {
+			dp_publish_socket(m->pub, got_fd);
+			got_fd = -1;
+		}
+		break;
+	default:
+		break;
+	}
+	if (got_fd >= 0)
+		close(got_fd);
+}
+
+static int clone_child(void)
+{
+	/* fork-like clone: no new stack, the child continues here. The cgroup
+	 * namespace comes later, once the monitor moved the child into its
+	 * cgroup, so the namespace is rooted there. */
+	return (int)syscall(SYS_clone,
+			    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+				    CLONE_NEWUTS | SIGCHLD,
+			    NULL, NULL, NULL, NULL);
+}
+
+static int run_monitor(monitor *m, dp_child_ctx *ctx, dp_cgroup *cg, int *exit_status, dp_error **err)
+{
+	char go = DP_MSG_GO;
+
+	if (write_id_maps(ctx, m->init_pid, err) < 0 || dp_cgroup_add(cg, m->init_pid, err) < 0)
+		return -1;
+	if (dp_proto_send(m->sync_fd, go, NULL, 0, -1) < 0)
+		return dp_fail_errno(err, "start sandbox");
+	if (dp_loop_add(m->loop, m->sig_fd, EPOLLIN, on_signal, m) < 0 ||
+	    dp_loop_add(m->loop, m->sync_fd, EPOLLIN, on_sync, m) < 0)
+		return dp_fail_errno(err, "watch sandbox");
+	if (m->pub)
+		dp_publish_start(m->pub, m->loop, m->sync_fd);
+	if (dp_loop_run(m->loop) < 0)
+		return dp_fail_errno(err, "wait for sandbox");
+	if (m->tty)
+		dp_tty_drain(m->tty);
+	/* a setup error arrives before init exits; pick up one still queued */
+	if (m->child_error[0] == '\0' && m->status == DP_EXIT_SETUP)
+		on_sync(m->loop, m->sync_fd, EPOLLIN, m);
+	if (m->status == DP_EXIT_SETUP && m->child_error[0] != '\0') {
+		dp_fail(err, 0, "%s", m->child_error);
+		(*err)->status = DP_EXIT_SETUP;
+		return -1;
+	}
+	if (m->child_error[0] != '\0') {
+		dp_fail(err, 0, "%s", m->child_error);
+		return -1;
+	}
+	if (dp_cgroup_oom_killed(cg))
+		fprintf(stderr, "doppel: the sandbox ran out of memory (limit %s); the kernel killed a process\n",
+			"--mem");
+	*exit_status = m->status;
+	return 0;
+}
+
+int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
+{
+	dp_child_ctx ctx = { .plan = plan };
+	dp_limits limits = { .mem_bytes = plan->mem_bytes, .pids = plan->pids, .millicpus = plan->millicpus };
+	monitor m = { .init_pid = -1, .sync_fd = -1, .sig_fd = -1 };
+	dp_cgroup *cg = NULL;
+	sigset_t mask, oldmask;
+	int sv[2] = { -1, -1 };
+	int ret = -1;
+
+	if (dp_plan_validate(plan, err) < 0)
+		return -1;
+	ctx.outer_uid = geteuid();
+	ctx.outer_gid = getegid();
+	ctx.rootless = ctx.outer_uid != 0;
+	ctx.inner_uid = plan->keep_uid ? ctx.outer_uid : 0;
+	ctx.inner_gid = plan->keep_uid ? ctx.outer_gid : 0;
+
+	if (plan->n_publish && dp_publish_listen(plan, &m.pub, err) < 0)
+		return -1;
+	if (dp_cgroup_create(&limits, &cg, err) < 0)
+		goto out;
+	m.loop = dp_loop_new();
+	if (m.loop == NULL) {
+		dp_fail_errno(err, "create event loop");
+		goto out;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		dp_fail_errno(err, "socketpair");
+		goto out;
+	}
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&mask, forwarded[i]);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGWINCH);
+	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) < 0) {
+		dp_fail_errno(err, "sigprocmask");
+		goto out;
+	}
+	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m.sig_fd < 0) {
+		dp_fail_errno(err, "signalfd");
+		goto out_mask;
+	}
+	fflush(NULL);
+	m.init_pid = clone_child();
+	if (m.init_pid < 0) {
+		dp_fail_errno(err, "create namespaces (clone)");
+		if (errno == EPERM || errno == ENOSPC || errno == EINVAL)
+			dp_wrap(err, "user namespaces are unavailable here; run 'doppel doctor'");
+		goto out_mask;
+	}
+	if (m.init_pid == 0) {
+		close(sv[0]);
+		ctx.sync_fd = sv[1];
+		dp_child_main(&ctx);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	m.sync_fd = sv[0];
+	/* nothing in the sandbox may ptrace or read the monitor (CVE-2016-8659);
+	 * set after clone, since the child's id maps must stay writable by us */
+	signal(SIGPIPE, SIG_IGN);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		dp_fail_errno(err, "prctl(PR_SET_DUMPABLE)");
+	else
+		ret = run_monitor(&m, &ctx, cg, exit_status, err);
+	if (!m.exited) {
+		int st;
+		kill(m.init_pid, SIGKILL);
+		while (waitpid(m.init_pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+out_mask:
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out:
+	if (m.tty)
+		dp_tty_free(m.tty);
+	if (m.pub)
+		dp_publish_free(m.pub);
+	if (cg)
+		dp_cgroup_destroy(cg);
+	if (m.sig_fd >= 0)
+		close(m.sig_fd);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	dp_loop_free(m.loop);
+	return ret;
+}

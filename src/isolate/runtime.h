@@ -1,0 +1,47 @@
+/* Shared between the files of src/isolate/ only: the context the sandbox's
+ * init process works from, and the steps it runs in order (child.c calls
+ * them; each lives in the file named after its concern). */
+#ifndef DOPPEL_ISOLATE_RUNTIME_H
+#define DOPPEL_ISOLATE_RUNTIME_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "isolate/plan.h"
+#include "util/error.h"
+
+typedef struct dp_child_ctx {
+	const dp_plan *plan;
+	int sync_fd;          /* init's end of the monitor channel */
+	uid_t outer_uid;      /* the caller, as seen on the host */
+	gid_t outer_gid;
+	uid_t inner_uid;      /* what the command runs as inside */
+	gid_t inner_gid;
+	bool rootless;        /* caller is not host root */
+} dp_child_ctx;
+
+/* child.c: the first process of the new namespaces (PID 1). Never returns. */
+__attribute__((noreturn)) void dp_child_main(dp_child_ctx *ctx);
+
+/* rootfs.c: builds the new root from the plan and pivots into it. */
+int dp_rootfs_setup(const dp_child_ctx *ctx, dp_error **err);
+
+/* net.c: brings loopback up in the new network namespace. */
+int dp_net_loopback_up(dp_error **err);
+
+/* caps.c: keeps only 'keep' capabilities (bitmask of CAP_*) in the bounding,
+ * permitted and effective sets; clears inheritable and ambient. */
+int dp_caps_restrict(unsigned long long keep, dp_error **err);
+/* The set a sandbox's root keeps: file ownership and signals, nothing that
+ * reaches the kernel or other namespaces. */
+unsigned long long dp_caps_sandbox_default(void);
+
+/* exec.c: the command's process: session, tty, env, caps, no_new_privs, fds,
+ * seccomp, execve. Never returns; exits 126/127 when the command cannot run. */
+__attribute__((noreturn)) void dp_exec_command(const dp_child_ctx *ctx, int tty_slave);
+
+/* init.c: PID 1's loop: reaps, forwards signals, serves socket requests;
+ * returns the exit status to leave with. */
+int dp_init_loop(const dp_child_ctx *ctx, pid_t command);
+
+#endif

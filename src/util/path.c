@@ -1,0 +1,117 @@
+/* Path checks and symlink-safe opens built on openat2(2); see path.h. */
+#include "util/path.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+static long sys_openat2(int dirfd, const char *path, struct open_how *how)
+{
+	return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+int dp_path_check(const char *what, const char *path, dp_error **err)
+{
+	const char *p;
+
+	if (path == NULL || path[0] != '/')
+		return dp_usage(err, "%s: expected an absolute path, got '%s'", what, path ? path : "");
+	if (strlen(path) >= PATH_MAX)
+		return dp_usage(err, "%s: path is longer than %d bytes", what, PATH_MAX - 1);
+	for (p = path; *p != '\0';) {
+		const char *end;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		end = strchrnul(p, '/');
+		n = (size_t)(end - p);
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return dp_usage(err, "%s: '%s' contains a '%.*s' component; give the path without it", what,
+					path, (int)n, p);
+		p = end;
+	}
+	return 0;
+}
+
+int dp_path_open_nofollow(const char *what, const char *path, int flags, dp_error **err)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	long fd;
+
+	if (dp_path_check(what, path, err) < 0)
+		return -1;
+	fd = sys_openat2(AT_FDCWD, path, &how);
+	if (fd < 0) {
+		if (errno == ELOOP) {
+			cleanup_free char *real = realpath(path, NULL);
+			return dp_usage(err, "%s: '%s' goes through a symlink; give the resolved path%s%s", what,
+					path, real ? " " : "", real ? real : "");
+		}
+		if (errno == ENOENT || errno == ENOTDIR)
+			return dp_usage(err, "%s: '%s' does not exist", what, path);
+		return dp_fail_errno(err, "%s: open '%s'", what, path);
+	}
+	return (int)fd;
+}
+
+int dp_open_in_root(int rootfd, const char *path, int flags, int mode)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.mode = (flags & O_CREAT) ? (uint64_t)mode : 0,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	while (*path == '/')
+		path++;
+	if (*path == '\0')
+		path = ".";
+	return (int)sys_openat2(rootfd, path, &how);
+}
+
+int dp_mkdirs_in_root(int rootfd, const char *path, int mode)
+{
+	cleanup_free char *copy = strdup(path);
+	char *p;
+
+	if (copy == NULL)
+		return -1;
+	for (p = copy; *p == '/'; p++)
+		;
+	for (;;) {
+		char *slash = strchr(p, '/');
+		cleanup_close int parent = -1;
+		char *name;
+
+		if (slash)
+			*slash = '\0';
+		name = strrchr(copy, '/');
+		name = name ? name + 1 : copy;
+		if (*name != '\0') {
+			/* open the parent inside the root, then mkdirat one level */
+			char saved = name[-1];
+			if (name > copy)
+				name[-1] = '\0';
+			parent = dp_open_in_root(rootfd, name > copy ? copy : "/", O_PATH | O_DIRECTORY, 0);
+			if (name > copy)
+				name[-1] = saved;
+			if (parent < 0)
+				return -1;
+			if (mkdirat(parent, name, (mode_t)mode) < 0 && errno != EEXIST)
+				return -1;
+		}
+		if (!slash)
+			break;
+		*slash = '/';
+		p = slash + 1;
+	}
+	return 0;
+}
