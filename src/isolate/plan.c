@@ -189,6 +189,12 @@ int dp_plan_validate(const dp_plan *plan, dp_error **err)
 		for (size_t j = 0; j < i; j++)
 			if (plan->publish[i].host_port == plan->publish[j].host_port)
 				return dp_usage(err, "--publish: host port %u given twice", plan->publish[i].host_port);
+	if (plan->disk_bytes)
+		for (size_t i = 0; i < plan->n_mounts; i++)
+			if (plan->mounts[i].kind == DP_MOUNT_OVERLAY || plan->mounts[i].kind == DP_MOUNT_BIND)
+				return dp_usage(err, "--disk cannot cap the host directory behind %s; use --tmp-overlay "
+						"(writes to a capped tmpfs) or drop --disk",
+						plan->mounts[i].dst);
 	if (plan->n_publish && plan->net == DP_NET_NONE)
 		return dp_usage(err, "--publish needs --net loopback (the sandbox needs a network to listen on)");
 	return 0;

@@ -348,9 +348,12 @@ static int open_host_sources(const dp_plan *plan, host_src *srcs, dp_error **err
 	return 0;
 }
 
-/* A throwaway upper layer: a detached tmpfs (size-capped by --disk) that the
- * overlay keeps alive; nothing in the sandbox can name it. */
-static int tmp_upper(uint64_t size, int *upper, int *work, dp_error **err)
+/* A throwaway upper layer: a tmpfs (size-capped by --disk) attached at a
+ * scratch directory of the new root just long enough for the overlay to take
+ * its private clone of it, then detached; nothing in the sandbox can name it. */
+#define SCRATCH ".doppel-upper"
+
+static int tmp_upper(uint64_t size, int rootfd, int *upper, int *work, dp_error **err)
 {
 	cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	cleanup_close int mnt = -1;
@@ -371,10 +374,29 @@ static int tmp_upper(uint64_t size, int *upper, int *work, dp_error **err)
 		return dp_fail_errno(err, "mount tmpfs");
 	if (mkdirat(mnt, "upper", 0755) < 0 || mkdirat(mnt, "work", 0755) < 0)
 		return dp_fail_errno(err, "create overlay upper");
-	*upper = openat(mnt, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	*work = openat(mnt, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* overlayfs clones its upper mount, which must be attached in our namespace */
+	if (mkdirat(rootfd, SCRATCH, 0700) < 0 ||
+	    move_mount(mnt, "", rootfd, SCRATCH, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return dp_fail_errno(err, "attach overlay upper");
+	*upper = openat(rootfd, SCRATCH "/upper", O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	*work = openat(rootfd, SCRATCH "/work", O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (*upper < 0 || *work < 0)
 		return dp_fail_errno(err, "open overlay upper");
+	return 0;
+}
+
+static int detach_scratch(int rootfd, dp_error **err)
+{
+	char p[96];
+	cleanup_close int fd = openat(rootfd, SCRATCH, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return dp_fail_errno(err, "open overlay scratch");
+	fd_path(p, sizeof(p), fd);
+	if (umount2(p, MNT_DETACH) < 0)
+		return dp_fail_errno(err, "detach overlay scratch");
+	if (unlinkat(rootfd, SCRATCH, AT_REMOVEDIR) < 0)
+		return dp_fail_errno(err, "remove overlay scratch");
 	return 0;
 }
 
@@ -384,7 +406,7 @@ static int mount_overlay(const dp_plan *plan, const dp_mount *m, host_src *s, in
 	size_t n = 0;
 	cleanup_close int target = -1;
 
-	if (m->kind == DP_MOUNT_TMP_OVERLAY && tmp_upper(plan->disk_bytes, &s->upper, &s->work, err) < 0)
+	if (m->kind == DP_MOUNT_TMP_OVERLAY && tmp_upper(plan->disk_bytes, rootfd, &s->upper, &s->work, err) < 0)
 		return -1;
 	n += (size_t)snprintf(opts + n, sizeof(opts) - n, "lowerdir=");
 	for (size_t j = 0; s->lowers[j] >= 0 && n < sizeof(opts); j++)
@@ -403,6 +425,12 @@ static int mount_overlay(const dp_plan *plan, const dp_mount *m, host_src *s, in
 	fd_path(p, sizeof(p), target);
 	if (mount("overlay", p, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
 		return dp_fail_errno(err, "mount overlay on %s", m->dst);
+	if (m->kind == DP_MOUNT_TMP_OVERLAY) {
+		close(s->upper);
+		close(s->work);
+		s->upper = s->work = -1;
+		return detach_scratch(rootfd, err);
+	}
 	return 0;
 }
 

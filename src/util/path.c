@@ -79,39 +79,30 @@ int dp_open_in_root(int rootfd, const char *path, int flags, int mode)
 
 int dp_mkdirs_in_root(int rootfd, const char *path, int mode)
 {
-	cleanup_free char *copy = strdup(path);
-	char *p;
+	const char *p = path;
 
-	if (copy == NULL)
-		return -1;
-	for (p = copy; *p == '/'; p++)
-		;
 	for (;;) {
-		char *slash = strchr(p, '/');
-		cleanup_close int parent = -1;
-		char *name;
+		cleanup_free char *parent = NULL;
+		cleanup_free char *name = NULL;
+		cleanup_close int dirfd = -1;
+		const char *end;
 
-		if (slash)
-			*slash = '\0';
-		name = strrchr(copy, '/');
-		name = name ? name + 1 : copy;
-		if (*name != '\0') {
-			/* open the parent inside the root, then mkdirat one level */
-			char saved = name[-1];
-			if (name > copy)
-				name[-1] = '\0';
-			parent = dp_open_in_root(rootfd, name > copy ? copy : "/", O_PATH | O_DIRECTORY, 0);
-			if (name > copy)
-				name[-1] = saved;
-			if (parent < 0)
-				return -1;
-			if (mkdirat(parent, name, (mode_t)mode) < 0 && errno != EEXIST)
-				return -1;
-		}
-		if (!slash)
-			break;
-		*slash = '/';
-		p = slash + 1;
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			return 0;
+		end = strchrnul(p, '/');
+		/* each level is opened inside the root, so an existing symlink
+		 * on the way resolves there too */
+		parent = strndup(path, (size_t)(p - path));
+		name = strndup(p, (size_t)(end - p));
+		if (parent == NULL || name == NULL)
+			return -1;
+		dirfd = dp_open_in_root(rootfd, parent, O_PATH | O_DIRECTORY, 0);
+		if (dirfd < 0)
+			return -1;
+		if (mkdirat(dirfd, name, (mode_t)mode) < 0 && errno != EEXIST)
+			return -1;
+		p = end;
 	}
-	return 0;
 }
