@@ -8,5 +8,17 @@
 
 int cmd_isolate(int argc, char **argv, dp_error **err);
 int cmd_doctor(int argc, char **argv, dp_error **err);
+int cmd_init(int argc, char **argv, dp_error **err);
+int cmd_sync(int argc, char **argv, dp_error **err);
+int cmd_snapshots(int argc, char **argv, dp_error **err);
+int cmd_create(int argc, char **argv, dp_error **err);
+int cmd_ls(int argc, char **argv, dp_error **err);
+int cmd_run(int argc, char **argv, dp_error **err);
+int cmd_shell(int argc, char **argv, dp_error **err);
+int cmd_checkpoint(int argc, char **argv, dp_error **err);
+int cmd_reset(int argc, char **argv, dp_error **err);
+int cmd_diff(int argc, char **argv, dp_error **err);
+int cmd_destroy(int argc, char **argv, dp_error **err);
+int cmd_check(int argc, char **argv, dp_error **err);
 
 #endif

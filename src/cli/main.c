@@ -14,7 +14,19 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+	{ "init", cmd_init, "write a commented doppel.yaml for a production tree" },
 	{ "doctor", cmd_doctor, "check the host: user namespaces, overlayfs, seccomp, cgroups" },
+	{ "sync", cmd_sync, "take a new snapshot of production (incremental)" },
+	{ "snapshots", cmd_snapshots, "list snapshots" },
+	{ "create", cmd_create, "create a sandbox: NAME [--tier T] [--from SNAP]" },
+	{ "ls", cmd_ls, "list sandboxes" },
+	{ "run", cmd_run, "run a command in a sandbox: NAME [-- CMD]" },
+	{ "shell", cmd_shell, "interactive shell in a sandbox" },
+	{ "checkpoint", cmd_checkpoint, "freeze a sandbox's state: NAME LABEL" },
+	{ "reset", cmd_reset, "back to the snapshot or a checkpoint: NAME [--to LABEL]" },
+	{ "diff", cmd_diff, "what a sandbox changed" },
+	{ "destroy", cmd_destroy, "remove a sandbox" },
+	{ "check", cmd_check, "verify the store and repair what is safe" },
 	{ "isolate", cmd_isolate, "plumbing: run a command under a mount plan, no store" },
 };
 

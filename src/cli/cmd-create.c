@@ -1,0 +1,48 @@
+/* `doppel create NAME [--tier T] [--from SNAP]`: a new sandbox on a snapshot
+ * (the newest by default), in tier dev by default. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "sandbox/sandbox.h"
+#include "util/parse.h"
+
+int cmd_create(int argc, char **argv, dp_error **err)
+{
+	const char *config = NULL, *tier = NULL, *name = NULL, *from_s = NULL;
+	uint64_t from = 0;
+	dp_cli cli;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (dp_opt_is(argv[i], "--tier")) {
+			if (dp_opt_value(argc, argv, &i, &tier, err) < 0)
+				return -1;
+		} else if (dp_opt_is(argv[i], "--from")) {
+			if (dp_opt_value(argc, argv, &i, &from_s, err) < 0 ||
+			    dp_parse_uint("--from", from_s, 1, INT64_MAX, &from, err) < 0)
+				return -1;
+		} else if (dp_opt_is(argv[i], "--config")) {
+			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
+				return -1;
+		} else if (argv[i][0] == '-' || name) {
+			return dp_usage(err, "create: unexpected argument '%s'; expected NAME [--tier T] [--from SNAP]", argv[i]);
+		} else {
+			name = argv[i];
+		}
+	}
+	if (name == NULL)
+		return dp_usage(err, "create: expected a sandbox NAME");
+	if (dp_check_name("sandbox name", name, err) < 0)
+		return -1;
+	if (dp_cli_open(config, &cli, err) < 0)
+		return -1;
+	if (tier == NULL)
+		tier = dp_spec_tier(cli.spec, "dev") ? "dev" : cli.spec->tiers[0].name;
+	r = dp_sandbox_create(cli.store, cli.spec, name, tier, (int64_t)from, err);
+	if (r == 0)
+		printf("created sandbox %s (tier %s)\n", name, tier);
+	dp_cli_close(&cli);
+	return r < 0 ? -1 : 0;
+}

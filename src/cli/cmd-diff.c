@@ -1,0 +1,56 @@
+/* `doppel diff NAME [--json]`: files the sandbox added, modified, deleted. */
+#include <jansson.h>
+#include <stdio.h>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "sandbox/diff.h"
+
+int cmd_diff(int argc, char **argv, dp_error **err)
+{
+	const char *config = NULL, *name = NULL;
+	bool json = false;
+	dp_diff_entry *v = NULL;
+	size_t n = 0;
+	dp_sandbox sb;
+	dp_cli cli;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (dp_opt_is(argv[i], "--json"))
+			json = true;
+		else if (dp_opt_is(argv[i], "--config")) {
+			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
+				return -1;
+		} else if (argv[i][0] == '-' || name)
+			return dp_usage(err, "diff: unexpected argument '%s'; expected NAME [--json]", argv[i]);
+		else
+			name = argv[i];
+	}
+	if (name == NULL)
+		return dp_usage(err, "diff: expected a sandbox NAME");
+	if (dp_check_name("sandbox name", name, err) < 0 || dp_cli_open(config, &cli, err) < 0)
+		return -1;
+	r = dp_sandbox_get(cli.store, name, &sb, err);
+	if (r == 0) {
+		r = dp_sandbox_diff(cli.store, &sb, &v, &n, err);
+		dp_sandbox_clear(&sb);
+	}
+	if (r == 0) {
+		static const char *const words[] = { ['A'] = "added", ['M'] = "modified", ['D'] = "deleted",
+						     ['R'] = "replaced" };
+		json_t *arr = json ? json_array() : NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (json)
+				json_array_append_new(arr, json_pack("{ss ss}", "path", v[i].path, "change",
+								     words[(unsigned char)v[i].kind]));
+			else
+				printf("%c %s\n", v[i].kind, v[i].path);
+		}
+		if (json)
+			dp_print_json(arr);
+		dp_diff_free(v, n);
+	}
+	dp_cli_close(&cli);
+	return r < 0 ? -1 : 0;
+}

@@ -1,0 +1,55 @@
+/* `doppel sync [--verify] [--json]`: take a new snapshot of production. */
+#include <jansson.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "snapshot/snapshot.h"
+
+int cmd_sync(int argc, char **argv, dp_error **err)
+{
+	const char *config = NULL;
+	dp_sync_opts opts = { .progress = true };
+	dp_sync_result res;
+	bool json = false;
+	dp_cli cli;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (dp_opt_is(argv[i], "--verify"))
+			opts.verify = true;
+		else if (dp_opt_is(argv[i], "--json"))
+			json = true;
+		else if (dp_opt_is(argv[i], "--config")) {
+			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
+				return -1;
+		} else
+			return dp_usage(err, "sync: unknown argument '%s'; expected --verify, --json, --config FILE", argv[i]);
+	}
+	if (json)
+		opts.progress = false;
+	if (dp_cli_open(config, &cli, err) < 0)
+		return -1;
+	r = dp_snapshot_sync(cli.store, cli.spec, &opts, &res, err);
+	if (r == 0) {
+		if (json) {
+			dp_print_json(json_pack("{sI sI sI sI sI sI sI sI sI sf}", "snapshot", (json_int_t)res.id, "files",
+						(json_int_t)res.files, "dirs", (json_int_t)res.dirs, "bytes",
+						(json_int_t)res.bytes, "copied", (json_int_t)res.copied, "linked",
+						(json_int_t)res.linked, "copied_bytes", (json_int_t)res.copied_bytes,
+						"skipped_special", (json_int_t)res.skipped_special, "pruned",
+						(json_int_t)res.pruned, "seconds", res.seconds));
+		} else {
+			printf("snapshot %lld: %llu files, %llu dirs, %llu bytes (%llu copied, %llu unchanged and shared) in %.2fs\n",
+			       (long long)res.id, (unsigned long long)res.files, (unsigned long long)res.dirs,
+			       (unsigned long long)res.bytes, (unsigned long long)res.copied,
+			       (unsigned long long)res.linked, res.seconds);
+			if (res.pruned)
+				printf("pruned %llu old snapshot%s (sync.keep = %u)\n", (unsigned long long)res.pruned,
+				       res.pruned == 1 ? "" : "s", cli.spec->sync_keep);
+		}
+	}
+	dp_cli_close(&cli);
+	return r < 0 ? -1 : 0;
+}

@@ -1,0 +1,545 @@
+/* Sandbox lifecycle: create, checkpoint, reset, destroy, and the mount plan a
+ * run uses; see sandbox.h. Every change follows one rule: build the new
+ * directories first, then commit the transaction that makes them live, then
+ * drop what is no longer referenced. A crash anywhere leaves the store as it
+ * was or as it is meant to be, plus garbage that `doppel check` removes. */
+#include "sandbox/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snapshot/snapshot.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+static char *xstrdup0(const unsigned char *s)
+{
+	char *r;
+	if (s == NULL)
+		return NULL;
+	r = strdup((const char *)s);
+	if (r == NULL)
+		abort();
+	return r;
+}
+
+void dp_sandbox_clear(dp_sandbox *sb)
+{
+	free(sb->name);
+	free(sb->tier);
+	free(sb->upper);
+	free(sb->base);
+	memset(sb, 0, sizeof(*sb));
+}
+
+int dp_sandbox_get(dp_store *st, const char *name, dp_sandbox *out, dp_error **err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (dp_store_prepare(st, "SELECT name, tier, owner, snapshot, created, upper, base, gen FROM sandboxes WHERE name = ?1",
+			     &q, err) < 0)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		if (rc == SQLITE_DONE)
+			return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
+		return dp_store_sql_error(st, "read sandbox", err);
+	}
+	out->name = xstrdup0(sqlite3_column_text(q, 0));
+	out->tier = xstrdup0(sqlite3_column_text(q, 1));
+	out->owner = (uid_t)sqlite3_column_int64(q, 2);
+	out->snapshot = sqlite3_column_int64(q, 3);
+	out->created = sqlite3_column_int64(q, 4);
+	out->upper = xstrdup0(sqlite3_column_text(q, 5));
+	out->base = xstrdup0(sqlite3_column_text(q, 6));
+	out->gen = sqlite3_column_int64(q, 7);
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static int lock_sandbox(dp_store *st, const char *name, dp_error **err)
+{
+	char lk[96];
+	snprintf(lk, sizeof(lk), "sandbox-%s", name);
+	return dp_store_lock(st, lk, false, err);
+}
+
+int dp_sandbox_lock_run(dp_store *st, const char *name, dp_error **err)
+{
+	char pid[32];
+	int fd = lock_sandbox(st, name, err);
+
+	if (fd < 0)
+		return -1;
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
+		close(fd);
+		return dp_fail_errno(err, "record runner of %s", name);
+	}
+	return fd;
+}
+
+/* Takes the sandbox's lock for a change; with force, stops a command running
+ * in it first (its runner's pid is in the lock file). */
+static int lock_for_change(dp_store *st, const char *name, bool force, dp_error **err)
+{
+	char lk[96], buf[32];
+	int fd;
+	dp_error *busy = NULL;
+
+	fd = lock_sandbox(st, name, &busy);
+	if (fd >= 0)
+		return fd;
+	if (!force) {
+		dp_error_free(&busy);
+		return dp_usage(err, "sandbox %s is busy: a command runs in it or another doppel command changes it; "
+				"wait, or use --force to stop it", name);
+	}
+	dp_error_free(&busy);
+	snprintf(lk, sizeof(lk), "locks/sandbox-%s", name);
+	fd = openat(st->rootfd, lk, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return dp_fail_errno(err, "open lock of %s", name);
+	memset(buf, 0, sizeof(buf));
+	if (pread(fd, buf, sizeof(buf) - 1, 0) > 0) {
+		pid_t pid = (pid_t)atoi(buf);
+		if (pid > 1) {
+			kill(pid, SIGTERM);
+			for (int i = 0; i < 50 && flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
+				struct timespec ts = { 0, 100000000 };
+				nanosleep(&ts, NULL);
+				if (i == 30)
+					kill(pid, SIGKILL);
+			}
+		}
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return dp_fail(err, 0, "sandbox %s: could not stop what runs in it", name);
+	}
+	return fd;
+}
+
+static int64_t snapshot_exists(dp_store *st, int64_t id)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t r = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id FROM snapshots WHERE id = ?1", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, id);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			r = id;
+	}
+	sqlite3_finalize(q);
+	return r;
+}
+
+static bool sandbox_exists(dp_store *st, const char *name)
+{
+	sqlite3_stmt *q = NULL;
+	bool r = false;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sandboxes WHERE name = ?1", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		r = sqlite3_step(q) == SQLITE_ROW;
+	}
+	sqlite3_finalize(q);
+	return r;
+}
+
+/* Makes layer dirs u<gen> and w<gen> in sandboxes/<name>. */
+static int make_layer(dp_store *st, const char *dir, int64_t gen, dp_error **err)
+{
+	char u[160], w[160];
+	snprintf(u, sizeof(u), "%s/u%lld", dir, (long long)gen);
+	snprintf(w, sizeof(w), "%s/w%lld", dir, (long long)gen);
+	dp_remove_tree_at(st->rootfd, u); /* leftovers of a crashed attempt are unreferenced */
+	dp_remove_tree_at(st->rootfd, w);
+	if (mkdirat(st->rootfd, u, 0755) < 0 || mkdirat(st->rootfd, w, 0700) < 0)
+		return dp_fail_errno(err, "create layer %s/%s", st->root, u);
+	return 0;
+}
+
+/* Removes a tree in a detached child so the command returns at once. */
+static void remove_later(dp_store *st, const char *const *rels, size_t n)
+{
+	pid_t pid = fork();
+	if (pid != 0) {
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return;
+	}
+	if (fork() == 0) {
+		setsid();
+		for (size_t i = 0; i < n; i++)
+			if (rels[i])
+				dp_remove_tree_at(st->rootfd, rels[i]);
+	}
+	_exit(0);
+}
+
+int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from,
+		      dp_error **err)
+{
+	cleanup_close int lock = -1;
+	char tmp[160], final[160];
+	sqlite3_stmt *ins = NULL;
+	int r = -1;
+
+	if (dp_check_name("sandbox name", name, err) < 0)
+		return -1;
+	if (dp_spec_tier(spec, tier) == NULL)
+		return dp_usage(err, "--tier %s: no such tier in %s", tier, spec->file);
+	if (from == 0)
+		from = dp_snapshot_latest(st);
+	if (from == 0)
+		return dp_usage(err, "no snapshot yet; run 'doppel sync' first");
+	if (!snapshot_exists(st, from))
+		return dp_usage(err, "--from %lld: no such snapshot; see 'doppel snapshots'", (long long)from);
+	lock = lock_sandbox(st, name, err);
+	if (lock < 0)
+		return -1;
+	if (sandbox_exists(st, name))
+		return dp_usage(err, "sandbox '%s' exists already", name);
+	snprintf(tmp, sizeof(tmp), "tmp/sandbox-%s-%d", name, (int)getpid());
+	snprintf(final, sizeof(final), "sandboxes/%s", name);
+	dp_remove_tree_at(st->rootfd, tmp);
+	dp_remove_tree_at(st->rootfd, final); /* unrecorded, so garbage */
+	if (mkdirat(st->rootfd, tmp, 0755) < 0)
+		return dp_fail_errno(err, "create %s/%s", st->root, tmp);
+	if (make_layer(st, tmp, 1, err) < 0)
+		goto out;
+	if (dp_store_begin(st, err) < 0)
+		goto out;
+	if (dp_store_prepare(st,
+			     "INSERT INTO sandboxes (name, tier, owner, snapshot, created, upper, base, gen)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, 'u1', NULL, 1)",
+			     &ins, err) < 0)
+		goto out_tx;
+	sqlite3_bind_text(ins, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 2, tier, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 3, geteuid());
+	sqlite3_bind_int64(ins, 4, from);
+	sqlite3_bind_int64(ins, 5, (int64_t)time(NULL));
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		dp_store_sql_error(st, "record sandbox", err);
+		goto out_tx;
+	}
+	if (renameat(st->rootfd, tmp, st->rootfd, final) < 0) {
+		dp_fail_errno(err, "move sandbox into place");
+		goto out_tx;
+	}
+	if (dp_store_commit(st, err) < 0) {
+		renameat(st->rootfd, final, st->rootfd, tmp);
+		goto out_tx;
+	}
+	r = 0;
+	goto out;
+out_tx:
+	dp_store_rollback(st);
+out:
+	sqlite3_finalize(ins);
+	if (r < 0)
+		dp_remove_tree_at(st->rootfd, tmp);
+	return r;
+}
+
+int dp_sandbox_destroy(dp_store *st, const char *name, bool force, dp_error **err)
+{
+	cleanup_close int lock = -1;
+	sqlite3_stmt *del = NULL;
+	char final[160], trash[160];
+	const char *gone[1];
+
+	if (dp_check_name("sandbox name", name, err) < 0)
+		return -1;
+	lock = lock_for_change(st, name, force, err);
+	if (lock < 0)
+		return -1;
+	if (!sandbox_exists(st, name))
+		return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
+	if (dp_store_begin(st, err) < 0)
+		return -1;
+	if (dp_store_prepare(st, "DELETE FROM sandboxes WHERE name = ?1", &del, err) < 0) {
+		dp_store_rollback(st);
+		return -1;
+	}
+	sqlite3_bind_text(del, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(del) != SQLITE_DONE) {
+		sqlite3_finalize(del);
+		dp_store_rollback(st);
+		return dp_store_sql_error(st, "delete sandbox", err);
+	}
+	sqlite3_finalize(del);
+	if (dp_store_commit(st, err) < 0) {
+		dp_store_rollback(st);
+		return -1;
+	}
+	snprintf(final, sizeof(final), "sandboxes/%s", name);
+	snprintf(trash, sizeof(trash), "tmp/destroyed-%s-%d", name, (int)getpid());
+	if (renameat(st->rootfd, final, st->rootfd, trash) == 0) {
+		gone[0] = trash;
+		remove_later(st, gone, 1);
+	}
+	return 0;
+}
+
+static bool checkpoint_exists(dp_store *st, const char *name, const char *label)
+{
+	sqlite3_stmt *q = NULL;
+	bool r = false;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM checkpoints WHERE sandbox = ?1 AND label = ?2", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, label, -1, SQLITE_STATIC);
+		r = sqlite3_step(q) == SQLITE_ROW;
+	}
+	sqlite3_finalize(q);
+	return r;
+}
+
+static int run_sql(dp_store *st, const char *sql, const char *a, const char *b, const char *c, int64_t n,
+		   dp_error **err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+	if (dp_store_prepare(st, sql, &q, err) < 0)
+		return -1;
+	if (a)
+		sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
+	if (c)
+		sqlite3_bind_text(q, 3, c, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 3);
+	sqlite3_bind_int64(q, 4, n);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return dp_store_sql_error(st, "update sandbox", err);
+	return 0;
+}
+
+/* Swap in a fresh upper layer u<gen+1> on top of 'base'; with 'freeze_as',
+ * the old upper becomes that checkpoint instead of garbage. */
+static int swap_upper(dp_store *st, const char *name, const char *base, const char *freeze_as, bool force,
+		      dp_error **err)
+{
+	cleanup_close int lock = lock_for_change(st, name, force, err);
+	dp_sandbox sb;
+	char dir[128], upper[32], old_u[192], old_w[192];
+	const char *gone[2] = { NULL, NULL };
+
+	if (lock < 0)
+		return -1;
+	if (dp_sandbox_get(st, name, &sb, err) < 0)
+		return -1;
+	if (base && !checkpoint_exists(st, name, base)) {
+		dp_sandbox_clear(&sb);
+		return dp_usage(err, "sandbox %s has no checkpoint '%s'", name, base);
+	}
+	if (freeze_as && checkpoint_exists(st, name, freeze_as)) {
+		dp_sandbox_clear(&sb);
+		return dp_usage(err, "sandbox %s already has a checkpoint '%s'", name, freeze_as);
+	}
+	snprintf(dir, sizeof(dir), "sandboxes/%s", name);
+	snprintf(upper, sizeof(upper), "u%lld", (long long)(sb.gen + 1));
+	if (make_layer(st, dir, sb.gen + 1, err) < 0)
+		goto fail;
+	if (dp_store_begin(st, err) < 0)
+		goto fail;
+	if (freeze_as) {
+		sqlite3_stmt *q = NULL;
+		int rc;
+		if (dp_store_prepare(st,
+				     "INSERT INTO checkpoints (sandbox, label, layer, parent, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+				     &q, err) < 0)
+			goto fail_tx;
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, freeze_as, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, sb.upper, -1, SQLITE_STATIC);
+		if (sb.base)
+			sqlite3_bind_text(q, 4, sb.base, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(q, 4);
+		sqlite3_bind_int64(q, 5, (int64_t)time(NULL));
+		rc = sqlite3_step(q);
+		sqlite3_finalize(q);
+		if (rc != SQLITE_DONE) {
+			dp_store_sql_error(st, "record checkpoint", err);
+			goto fail_tx;
+		}
+		base = freeze_as; /* the new upper sits on the checkpoint just made */
+	}
+	if (run_sql(st, "UPDATE sandboxes SET upper = ?2, base = ?3, gen = ?4 WHERE name = ?1", name, upper, base,
+		    sb.gen + 1, err) < 0)
+		goto fail_tx;
+	if (dp_store_commit(st, err) < 0)
+		goto fail_tx;
+	/* the old work dir is always garbage; the old upper unless frozen */
+	snprintf(old_w, sizeof(old_w), "%s/w%lld", dir, (long long)sb.gen);
+	snprintf(old_u, sizeof(old_u), "%s/%s", dir, sb.upper);
+	gone[0] = old_w;
+	gone[1] = freeze_as ? NULL : old_u;
+	remove_later(st, gone, 2);
+	dp_sandbox_clear(&sb);
+	return 0;
+fail_tx:
+	dp_store_rollback(st);
+fail:
+	dp_sandbox_clear(&sb);
+	return -1;
+}
+
+int dp_sandbox_checkpoint(dp_store *st, const char *name, const char *label, dp_error **err)
+{
+	dp_sandbox sb;
+	int r;
+
+	if (dp_check_name("sandbox name", name, err) < 0 || dp_check_name("checkpoint label", label, err) < 0)
+		return -1;
+	if (dp_sandbox_get(st, name, &sb, err) < 0)
+		return -1;
+	dp_sandbox_clear(&sb);
+	r = swap_upper(st, name, NULL, label, false, err);
+	return r;
+}
+
+int dp_sandbox_reset(dp_store *st, const char *name, const char *label, bool force, dp_error **err)
+{
+	if (dp_check_name("sandbox name", name, err) < 0 || (label && dp_check_name("checkpoint label", label, err) < 0))
+		return -1;
+	return swap_upper(st, name, label, NULL, force, err);
+}
+
+char **dp_sandbox_lowers(dp_store *st, const dp_sandbox *sb, dp_error **err)
+{
+	size_t n = 0, cap = 8;
+	char **v = calloc(cap, sizeof(char *));
+	char *label = sb->base ? strdup(sb->base) : NULL;
+	char snap[64];
+
+	if (v == NULL)
+		abort();
+	while (label) {
+		sqlite3_stmt *q = NULL;
+		char *next = NULL;
+		if (dp_store_prepare(st, "SELECT layer, parent FROM checkpoints WHERE sandbox = ?1 AND label = ?2", &q,
+				     err) < 0)
+			goto fail;
+		sqlite3_bind_text(q, 1, sb->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, label, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			sqlite3_finalize(q);
+			dp_fail(err, 0, "sandbox %s: checkpoint %s is missing from the store; run 'doppel check'", sb->name,
+				label);
+			goto fail;
+		}
+		if (n + 2 >= cap) {
+			cap *= 2;
+			v = realloc(v, cap * sizeof(char *));
+			if (v == NULL)
+				abort();
+		}
+		if (asprintf(&v[n++], "sandboxes/%s/%s", sb->name, (const char *)sqlite3_column_text(q, 0)) < 0)
+			abort();
+		next = xstrdup0(sqlite3_column_text(q, 1));
+		sqlite3_finalize(q);
+		free(label);
+		label = next;
+		if (n > 400) {
+			dp_fail(err, 0, "sandbox %s: checkpoint chain too deep", sb->name);
+			goto fail;
+		}
+	}
+	dp_snapshot_dir(sb->snapshot, snap, sizeof(snap));
+	v[n++] = strdup(snap);
+	v[n] = NULL;
+	return v;
+fail:
+	free(label);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return NULL;
+}
+
+static uint64_t tighter(uint64_t tier, uint64_t cli)
+{
+	if (cli == 0)
+		return tier;
+	if (tier == 0)
+		return cli;
+	return cli < tier ? cli : tier;
+}
+
+int dp_sandbox_plan(dp_store *st, const dp_spec *spec, const dp_sandbox *sb, const dp_plan *cli, dp_plan *plan,
+		    dp_error **err)
+{
+	const dp_tier *t = dp_spec_tier(spec, sb->tier);
+	char **lowers = NULL;
+	dp_mount m = { .kind = DP_MOUNT_OVERLAY };
+	char upper[512], work[512];
+	int r = -1;
+
+	if (t == NULL)
+		return dp_usage(err, "sandbox %s uses tier '%s', which %s no longer defines", sb->name, sb->tier,
+				spec->file);
+	lowers = dp_sandbox_lowers(st, sb, err);
+	if (lowers == NULL)
+		return -1;
+	for (char **l = lowers; *l; l++) {
+		char *abs = NULL;
+		if (asprintf(&abs, "%s/%s", st->root, *l) < 0)
+			abort();
+		free(*l);
+		*l = abs;
+	}
+	snprintf(upper, sizeof(upper), "%s/sandboxes/%s/%s", st->root, sb->name, sb->upper);
+	snprintf(work, sizeof(work), "%s/sandboxes/%s/w%lld", st->root, sb->name, (long long)sb->gen);
+	m.lowers = lowers;
+	m.upper = upper;
+	m.work = work;
+	m.dst = spec->root;
+	if (dp_plan_add_mount(plan, &m, err) < 0)
+		goto out;
+	plan->mem_bytes = tighter(t->mem_bytes, cli->mem_bytes);
+	plan->pids = tighter(t->pids, cli->pids);
+	plan->millicpus = (uint32_t)tighter(t->millicpus, cli->millicpus);
+	plan->net = (t->network == DP_TIER_NET_NONE || cli->net == DP_NET_NONE) ? DP_NET_NONE : DP_NET_LOOPBACK;
+	plan->hostname = strdup(sb->name);
+	plan->chdir = strdup(cli->chdir ? cli->chdir : spec->root);
+	for (size_t i = 0; i < spec->n_secrets + cli->n_env; i++) {
+		char *kv = NULL;
+		char **grown = realloc(plan->env, (plan->n_env + 1) * sizeof(char *));
+		if (grown == NULL)
+			abort();
+		plan->env = grown;
+		if (i < spec->n_secrets) {
+			if (asprintf(&kv, "%s=%s", spec->secrets[i].name, spec->secrets[i].value) < 0)
+				abort();
+		} else {
+			kv = strdup(cli->env[i - spec->n_secrets]);
+		}
+		plan->env[plan->n_env++] = kv;
+	}
+	r = 0;
+out:
+	for (char **l = lowers; *l; l++)
+		free(*l);
+	free(lowers);
+	return r;
+}

@@ -1,0 +1,557 @@
+/* `doppel sync`: capture production into a new snapshot; see snapshot.h.
+ * Production is opened only O_RDONLY|O_NOFOLLOW below a root fd, entry by
+ * entry with *at() calls, so a symlink or a rename race cannot lead the walk
+ * out of the tree, and a device or fifo is never opened. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/fs.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snapshot/snapshot.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/path.h"
+#include "util/fs.h"
+#include "util/progress.h"
+
+#define COPY_RETRIES 3
+
+typedef struct walk {
+	dp_store *st;
+	const dp_spec *spec;
+	const dp_sync_opts *opts;
+	dp_sync_result *res;
+	int64_t prev;          /* previous snapshot id or 0 */
+	int prevfd;            /* its tree, or -1 */
+	sqlite3_stmt *lookup;  /* previous manifest row by path */
+	sqlite3_stmt *insert;  /* new manifest row */
+	dp_progress *prog;
+	bool rootless;
+} walk;
+
+static int64_t ns_of(struct timespec ts)
+{
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+bool dp_exclude_match(const char *pattern, const char *rel)
+{
+	const char *base;
+
+	if (strchr(pattern, '/') == NULL) {
+		base = strrchr(rel, '/');
+		return fnmatch(pattern, base ? base + 1 : rel, 0) == 0;
+	}
+	/* a pattern ending in slash-star-star matches the dir and all below it */
+	{
+		size_t n = strlen(pattern);
+		if (n >= 3 && strcmp(pattern + n - 3, "/**") == 0) {
+			char head[4096];
+			if (n - 3 >= sizeof(head))
+				return false;
+			memcpy(head, pattern, n - 3);
+			head[n - 3] = '\0';
+			if (fnmatch(head, rel, FNM_PATHNAME) == 0)
+				return true;
+			size_t rl = strlen(rel);
+			for (size_t i = 0; i < rl; i++)
+				if (rel[i] == '/') {
+					char pre[4096];
+					if (i >= sizeof(pre))
+						return false;
+					memcpy(pre, rel, i);
+					pre[i] = '\0';
+					if (fnmatch(head, pre, FNM_PATHNAME) == 0)
+						return true;
+				}
+			return false;
+		}
+	}
+	/* "**" inside a pattern: let '*' cross '/' */
+	if (strstr(pattern, "**"))
+		return fnmatch(pattern, rel, 0) == 0;
+	return fnmatch(pattern, rel, FNM_PATHNAME) == 0;
+}
+
+static bool excluded(walk *w, const char *rel)
+{
+	for (size_t i = 0; i < w->spec->n_exclude; i++)
+		if (dp_exclude_match(w->spec->exclude[i], rel))
+			return true;
+	for (size_t i = 0; i < w->spec->n_dbs; i++)
+		if (w->spec->dbs[i].sqlite && strcmp(w->spec->dbs[i].sqlite, rel) == 0)
+			return true; /* databases arrive through src/data/, masked */
+	return false;
+}
+
+static int hash_fd(int fd, unsigned char out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char buf[1 << 16];
+	unsigned int len = 32;
+	ssize_t n;
+	off_t off = 0;
+	int r = -1;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+		off += n;
+	}
+	if (n == 0 && EVP_DigestFinal_ex(ctx, out, &len) == 1)
+		r = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+static void copy_xattrs(int from, int to)
+{
+	char names[8192], val[65536];
+	ssize_t n = flistxattr(from, names, sizeof(names));
+
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
+		ssize_t v = fgetxattr(from, names + i, val, sizeof(val));
+		if (v >= 0)
+			fsetxattr(to, names + i, val, (size_t)v, 0); /* best effort: trusted.* needs root */
+	}
+}
+
+/* Copies one regular file; reflink when the filesystem can. Returns 0,
+ * 1 when the source kept changing, -1 on error. */
+static int copy_file(walk *w, int dirfd, const char *name, const struct stat *lst, int destdir, const char *rel,
+		     unsigned char *hash, bool *hashed, dp_error **err)
+{
+	for (int attempt = 0; attempt < COPY_RETRIES; attempt++) {
+		cleanup_close int in = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		cleanup_close int out = -1;
+		struct stat before, after;
+		off_t done = 0;
+
+		if (in < 0)
+			return dp_fail_errno(err, "read production %s", rel);
+		if (fstat(in, &before) < 0)
+			return dp_fail_errno(err, "stat production %s", rel);
+		if (!S_ISREG(before.st_mode) || before.st_ino != lst->st_ino)
+			return dp_fail(err, 0, "production %s changed type while syncing", rel);
+		unlinkat(destdir, name, 0);
+		out = openat(destdir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (out < 0)
+			return dp_fail_errno(err, "write snapshot %s", rel);
+		if (ioctl(out, FICLONE, in) < 0) {
+			while (done < before.st_size) {
+				ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(before.st_size - done), 0);
+				if (n < 0)
+					return dp_fail_errno(err, "copy %s", rel);
+				if (n == 0)
+					break; /* shrank while copying; caught below */
+				done += n;
+			}
+		}
+		if (w->opts->verify) {
+			if (hash_fd(in, hash) < 0)
+				return dp_fail_errno(err, "hash %s", rel);
+			*hashed = true;
+		}
+		if (fstat(in, &after) < 0)
+			return dp_fail_errno(err, "stat production %s", rel);
+		if (after.st_size == before.st_size && ns_of(after.st_mtim) == ns_of(before.st_mtim) &&
+		    ns_of(after.st_ctim) == ns_of(before.st_ctim)) {
+			/* rootless, ownership stays the caller's; the manifest keeps the original */
+			if (!w->rootless && fchown(out, lst->st_uid, lst->st_gid) < 0)
+				dp_debug("chown %s: %s", rel, strerror(errno));
+			if (fchmod(out, lst->st_mode & 07777) < 0)
+				return dp_fail_errno(err, "chmod snapshot %s", rel);
+			copy_xattrs(in, out);
+			{
+				struct timespec ts[2] = { lst->st_atim, lst->st_mtim };
+				futimens(out, ts);
+			}
+			w->res->copied++;
+			w->res->copied_bytes += (uint64_t)after.st_size;
+			return 0;
+		}
+	}
+	w->res->changed_during_copy++;
+	dp_warn("production %s kept changing while it was copied; the snapshot holds its last state", rel);
+	return 1;
+}
+
+/* Same file as in the previous snapshot? Then share its inode. */
+static int try_link(walk *w, const struct stat *st, const char *rel, int destdir, const char *name,
+		    unsigned char *hash, bool *hashed, int dirfd)
+{
+	int r = 0;
+
+	if (w->prevfd < 0)
+		return 0;
+	sqlite3_reset(w->lookup);
+	sqlite3_bind_int64(w->lookup, 1, w->prev);
+	sqlite3_bind_text(w->lookup, 2, rel, -1, SQLITE_STATIC);
+	if (sqlite3_step(w->lookup) != SQLITE_ROW)
+		return 0;
+	if (sqlite3_column_int(w->lookup, 0) != 'f' || sqlite3_column_int64(w->lookup, 1) != (int64_t)st->st_size ||
+	    sqlite3_column_int64(w->lookup, 2) != ns_of(st->st_mtim) ||
+	    sqlite3_column_int64(w->lookup, 3) != ns_of(st->st_ctim) ||
+	    sqlite3_column_int64(w->lookup, 4) != (int64_t)st->st_ino ||
+	    sqlite3_column_int64(w->lookup, 5) != (int64_t)st->st_dev)
+		return 0;
+	if (w->opts->verify) {
+		cleanup_close int in = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		const void *old = sqlite3_column_blob(w->lookup, 6);
+		if (in < 0 || hash_fd(in, hash) < 0)
+			return 0;
+		*hashed = true;
+		if (old == NULL || sqlite3_column_bytes(w->lookup, 6) != 32 || memcmp(old, hash, 32) != 0)
+			return 0;
+	}
+	if (linkat(w->prevfd, rel, destdir, name, 0) == 0) {
+		w->res->linked++;
+		r = 1;
+	}
+	return r;
+}
+
+static int record(walk *w, const char *rel, int type, const struct stat *st, const unsigned char *hash, dp_error **err)
+{
+	sqlite3_stmt *q = w->insert;
+
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, rel, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 2, type);
+	sqlite3_bind_int(q, 3, (int)(st->st_mode & 07777));
+	sqlite3_bind_int64(q, 4, st->st_uid);
+	sqlite3_bind_int64(q, 5, st->st_gid);
+	sqlite3_bind_int64(q, 6, st->st_size);
+	sqlite3_bind_int64(q, 7, ns_of(st->st_mtim));
+	sqlite3_bind_int64(q, 8, ns_of(st->st_ctim));
+	sqlite3_bind_int64(q, 9, (int64_t)st->st_ino);
+	sqlite3_bind_int64(q, 10, (int64_t)st->st_dev);
+	if (hash)
+		sqlite3_bind_blob(q, 11, hash, 32, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q, 11);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return dp_store_sql_error(w->st, "record snapshot file", err);
+	return 0;
+}
+
+static void finish_meta(walk *w, int destdir, const char *name, const struct stat *st)
+{
+	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+	if (!w->rootless && fchownat(destdir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		dp_debug("chown %s: %s", name, strerror(errno));
+	if (!S_ISLNK(st->st_mode))
+		fchmodat(destdir, name, st->st_mode & 07777, 0);
+	utimensat(destdir, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+static int walk_dir(walk *w, int srcfd, int destfd, const char *relbase, dp_error **err)
+{
+	cleanup_close int dupfd = dup(srcfd);
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (dupfd < 0)
+		return dp_fail_errno(err, "read production dir %s", relbase[0] ? relbase : "/");
+	d = fdopendir(dupfd);
+	if (d == NULL)
+		return dp_fail_errno(err, "read production dir %s", relbase[0] ? relbase : "/");
+	dupfd = -1;
+	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
+		char rel[4096];
+		struct stat st;
+		unsigned char hash[32];
+		bool hashed = false;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(rel, sizeof(rel), "%s%s%s", relbase, relbase[0] ? "/" : "", de->d_name) >= sizeof(rel)) {
+			r = dp_fail(err, ENAMETOOLONG, "production path below %s", relbase);
+			break;
+		}
+		if (excluded(w, rel))
+			continue;
+		if (fstatat(srcfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue; /* removed while we walk: not part of this capture */
+			r = dp_fail_errno(err, "stat production %s", rel);
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			cleanup_close int sub = openat(srcfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			cleanup_close int dsub = -1;
+			if (sub < 0) {
+				r = dp_fail_errno(err, "open production dir %s", rel);
+				break;
+			}
+			if (mkdirat(destfd, de->d_name, 0700) < 0 && errno != EEXIST) {
+				r = dp_fail_errno(err, "create snapshot dir %s", rel);
+				break;
+			}
+			dsub = openat(destfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (dsub < 0) {
+				r = dp_fail_errno(err, "open snapshot dir %s", rel);
+				break;
+			}
+			r = walk_dir(w, sub, dsub, rel, err);
+			if (r == 0) {
+				copy_xattrs(sub, dsub);
+				finish_meta(w, destfd, de->d_name, &st);
+				w->res->dirs++;
+				r = record(w, rel, 'd', &st, NULL, err);
+			}
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t n = readlinkat(srcfd, de->d_name, target, sizeof(target) - 1);
+			if (n < 0) {
+				r = dp_fail_errno(err, "read production symlink %s", rel);
+				break;
+			}
+			target[n] = '\0';
+			/* copied as a symlink: inside a sandbox it resolves inside the sandbox */
+			if (symlinkat(target, destfd, de->d_name) < 0) {
+				r = dp_fail_errno(err, "create snapshot symlink %s", rel);
+				break;
+			}
+			finish_meta(w, destfd, de->d_name, &st);
+			w->res->symlinks++;
+			r = record(w, rel, 'l', &st, NULL, err);
+		} else if (S_ISREG(st.st_mode)) {
+			int c = try_link(w, &st, rel, destfd, de->d_name, hash, &hashed, srcfd);
+			if (c == 0) {
+				c = copy_file(w, srcfd, de->d_name, &st, destfd, rel, hash, &hashed, err);
+				if (c < 0) {
+					r = -1;
+					break;
+				}
+				if (c == 1 && fstatat(srcfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+					continue;
+			}
+			w->res->files++;
+			w->res->bytes += (uint64_t)st.st_size;
+			r = record(w, rel, 'f', &st, hashed ? hash : NULL, err);
+			if (w->prog)
+				dp_progress_update(w->prog, w->res->files, w->res->bytes);
+		} else {
+			/* sockets, fifos, devices: never opened */
+			w->res->skipped_special++;
+			dp_warn("production %s is a special file (%s); skipped", rel,
+				S_ISFIFO(st.st_mode) ? "fifo" : S_ISSOCK(st.st_mode) ? "socket" : "device");
+		}
+	}
+	if (r == 0 && errno != 0 && de == NULL)
+		r = dp_fail_errno(err, "read production dir %s", relbase[0] ? relbase : "/");
+	closedir(d);
+	return r;
+}
+
+void dp_snapshot_dir(int64_t id, char *buf, size_t n)
+{
+	snprintf(buf, n, "snapshots/%lld", (long long)id);
+}
+
+int64_t dp_snapshot_latest(dp_store *st)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t id = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT max(id) FROM snapshots", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return id;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts, dp_sync_result *res,
+		     dp_error **err)
+{
+	walk w = { .st = st, .spec = spec, .opts = opts, .res = res, .prevfd = -1, .rootless = geteuid() != 0 };
+	cleanup_close int prodfd = -1;
+	cleanup_close int tmpfd = -1;
+	cleanup_close int lockfd = -1;
+	char tmprel[64], final[64], prevrel[64];
+	sqlite3_stmt *ins = NULL;
+	double t0 = now_s();
+	int64_t id;
+	int r = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (spec->n_dbs > 0)
+		return dp_usage(err, "%s: production.databases: database replication (masked SQLite and PostgreSQL "
+				"copies) is not in this version yet; remove the entries to sync the file tree",
+				spec->file);
+	lockfd = dp_store_lock(st, "sync", false, err);
+	if (lockfd < 0)
+		return -1;
+	prodfd = dp_path_open_nofollow("production.root", spec->root, O_RDONLY | O_DIRECTORY, err);
+	if (prodfd < 0)
+		return dp_wrap(err, "%s", spec->file);
+
+	w.prev = dp_snapshot_latest(st);
+	id = w.prev + 1;
+	if (w.prev > 0) {
+		dp_snapshot_dir(w.prev, prevrel, sizeof(prevrel));
+		w.prevfd = openat(st->rootfd, prevrel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (w.prevfd < 0)
+			dp_warn("previous snapshot %lld is missing its files; copying everything (run 'doppel check')",
+				(long long)w.prev);
+	}
+	snprintf(tmprel, sizeof(tmprel), "tmp/snapshot-%lld-%d", (long long)id, (int)getpid());
+	dp_snapshot_dir(id, final, sizeof(final));
+	if (mkdirat(st->rootfd, tmprel, 0700) < 0) {
+		dp_fail_errno(err, "create %s/%s", st->root, tmprel);
+		goto out;
+	}
+	tmpfd = openat(st->rootfd, tmprel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd < 0) {
+		dp_fail_errno(err, "open %s/%s", st->root, tmprel);
+		goto out;
+	}
+	if (dp_store_begin(st, err) < 0)
+		goto out;
+	if (dp_store_prepare(st,
+			     "SELECT type, size, mtime_ns, ctime_ns, ino, dev, sha256 FROM snapshot_files "
+			     "WHERE snapshot = ?1 AND path = ?2",
+			     &w.lookup, err) < 0 ||
+	    dp_store_prepare(st,
+			     "INSERT INTO snapshot_files (snapshot, path, type, mode, uid, gid, size, mtime_ns, ctime_ns,"
+			     " ino, dev, sha256) VALUES (" /* id bound below */ "?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+			     &w.insert, err) < 0)
+		goto out_tx;
+	sqlite3_bind_int64(w.insert, 12, id);
+	/* the row comes first so the manifest's rows can point at it */
+	if (dp_store_prepare(st,
+			     "INSERT INTO snapshots (id, created, root, files, bytes, copied, linked) "
+			     "VALUES (?1, ?2, ?3, 0, 0, 0, 0)",
+			     &ins, err) < 0)
+		goto out_tx;
+	sqlite3_bind_int64(ins, 1, id);
+	sqlite3_bind_int64(ins, 2, (int64_t)time(NULL));
+	sqlite3_bind_text(ins, 3, spec->root, -1, SQLITE_STATIC);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		dp_store_sql_error(st, "record snapshot", err);
+		goto out_tx;
+	}
+	sqlite3_finalize(ins);
+	ins = NULL;
+	if (opts->progress)
+		w.prog = dp_progress_new("sync", 0, 0);
+	if (walk_dir(&w, prodfd, tmpfd, "", err) < 0)
+		goto out_tx;
+	{
+		struct stat rst;
+		if (fstat(prodfd, &rst) == 0)
+			finish_meta(&w, st->rootfd, tmprel, &rst);
+	}
+	if (dp_store_prepare(st,
+			     "UPDATE snapshots SET files = ?4, bytes = ?5, copied = ?6, linked = ?7 WHERE id = ?1",
+			     &ins, err) < 0)
+		goto out_tx;
+	sqlite3_bind_int64(ins, 1, id);
+	sqlite3_bind_int64(ins, 4, (int64_t)res->files);
+	sqlite3_bind_int64(ins, 5, (int64_t)res->bytes);
+	sqlite3_bind_int64(ins, 6, (int64_t)res->copied);
+	sqlite3_bind_int64(ins, 7, (int64_t)res->linked);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		dp_store_sql_error(st, "record snapshot", err);
+		goto out_tx;
+	}
+	/* the tree gets its final name first: a crash now leaves an unrecorded
+	 * directory, which `doppel check` removes; never a record without files */
+	if (renameat(st->rootfd, tmprel, st->rootfd, final) < 0) {
+		dp_fail_errno(err, "move snapshot into place");
+		goto out_tx;
+	}
+	if (dp_store_commit(st, err) < 0) {
+		renameat(st->rootfd, final, st->rootfd, tmprel);
+		goto out_tx;
+	}
+	tmprel[0] = '\0';
+	res->id = id;
+	r = 0;
+	if (spec->sync_keep && dp_snapshot_prune(st, spec, &res->pruned, err) < 0)
+		r = -1;
+	goto out;
+out_tx:
+	dp_store_rollback(st);
+out:
+	if (w.prog)
+		dp_progress_done(w.prog);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(w.lookup);
+	sqlite3_finalize(w.insert);
+	if (w.prevfd >= 0)
+		close(w.prevfd);
+	if (tmprel[0])
+		dp_remove_tree_at(st->rootfd, tmprel);
+	res->seconds = now_s() - t0;
+	return r;
+}
+
+int dp_snapshot_prune(dp_store *st, const dp_spec *spec, uint64_t *pruned, dp_error **err)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t victims[256];
+	size_t n = 0;
+
+	*pruned = 0;
+	/* older than the newest `keep`, and no sandbox stands on them */
+	if (dp_store_prepare(st,
+			     "SELECT id FROM snapshots WHERE id NOT IN (SELECT id FROM snapshots ORDER BY id DESC LIMIT ?1)"
+			     " AND id NOT IN (SELECT snapshot FROM sandboxes) ORDER BY id LIMIT 256",
+			     &q, err) < 0)
+		return -1;
+	sqlite3_bind_int64(q, 1, spec->sync_keep);
+	while (sqlite3_step(q) == SQLITE_ROW && n < 256)
+		victims[n++] = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	for (size_t i = 0; i < n; i++) {
+		char rel[64], trash[96];
+		sqlite3_stmt *del = NULL;
+		dp_snapshot_dir(victims[i], rel, sizeof(rel));
+		snprintf(trash, sizeof(trash), "tmp/pruned-%lld-%d", (long long)victims[i], (int)getpid());
+		if (dp_store_begin(st, err) < 0)
+			return -1;
+		if (dp_store_prepare(st, "DELETE FROM snapshots WHERE id = ?1", &del, err) < 0) {
+			dp_store_rollback(st);
+			return -1;
+		}
+		sqlite3_bind_int64(del, 1, victims[i]);
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			sqlite3_finalize(del);
+			dp_store_rollback(st);
+			return dp_store_sql_error(st, "prune snapshot", err);
+		}
+		sqlite3_finalize(del);
+		if (dp_store_commit(st, err) < 0) {
+			dp_store_rollback(st);
+			return -1;
+		}
+		/* unrecorded now; its files go (a crash here leaves what check removes) */
+		if (renameat(st->rootfd, rel, st->rootfd, trash) == 0)
+			dp_remove_tree_at(st->rootfd, trash);
+		(*pruned)++;
+	}
+	return 0;
+}

@@ -1,0 +1,264 @@
+/* Opening the store, its schema and migrations, transactions and locks; see
+ * store.h for the layout and the crash-safety rule. */
+#include "store/store.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/path.h"
+
+/* Each entry moves the schema from version i to i+1, in one transaction. */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE snapshots ("
+	"  id INTEGER PRIMARY KEY,"
+	"  created INTEGER NOT NULL,"
+	"  root TEXT NOT NULL,"
+	"  files INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  copied INTEGER NOT NULL,"
+	"  linked INTEGER NOT NULL);"
+	"CREATE TABLE snapshot_files ("
+	"  snapshot INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
+	"  ino INTEGER NOT NULL, dev INTEGER NOT NULL,"
+	"  sha256 BLOB,"
+	"  PRIMARY KEY (snapshot, path)) WITHOUT ROWID;"
+	"CREATE TABLE sandboxes ("
+	"  name TEXT PRIMARY KEY,"
+	"  tier TEXT NOT NULL,"
+	"  owner INTEGER NOT NULL,"
+	"  snapshot INTEGER NOT NULL REFERENCES snapshots(id),"
+	"  created INTEGER NOT NULL,"
+	"  upper TEXT NOT NULL,"
+	"  base TEXT,"
+	"  gen INTEGER NOT NULL);"
+	"CREATE TABLE checkpoints ("
+	"  sandbox TEXT NOT NULL REFERENCES sandboxes(name) ON DELETE CASCADE,"
+	"  label TEXT NOT NULL,"
+	"  layer TEXT NOT NULL,"
+	"  parent TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (sandbox, label));",
+};
+
+int dp_check_name(const char *what, const char *name, dp_error **err)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 63 || !(islower((unsigned char)name[0]) || isdigit((unsigned char)name[0])))
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || name[i] == '-'))
+			goto bad;
+	return 0;
+bad:
+	return dp_usage(err, "%s '%s': expected 1 to 63 lowercase letters, digits and '-', starting with a letter or digit",
+			what, name ? name : "");
+}
+
+int dp_store_default_root(char **out, dp_error **err)
+{
+	const char *home = getenv("DOPPEL_HOME");
+	char *r = NULL;
+
+	if (home && home[0]) {
+		r = strdup(home);
+	} else if (geteuid() == 0) {
+		r = strdup("/var/lib/doppel");
+	} else {
+		const char *h = getenv("HOME");
+		struct passwd *pw = h ? NULL : getpwuid(geteuid());
+		if (!h && pw)
+			h = pw->pw_dir;
+		if (!h)
+			return dp_usage(err, "cannot find a home directory for the store; set DOPPEL_HOME");
+		if (asprintf(&r, "%s/.local/share/doppel", h) < 0)
+			r = NULL;
+	}
+	if (r == NULL)
+		return dp_fail(err, ENOMEM, "store path");
+	if (dp_path_check("DOPPEL_HOME", r, err) < 0) {
+		free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int dp_store_sql_error(dp_store *st, const char *what, dp_error **err)
+{
+	return dp_fail(err, 0, "store %s: %s: %s", st->root, what, sqlite3_errmsg(st->db));
+}
+
+int dp_store_exec(dp_store *st, const char *sql, dp_error **err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		dp_fail(err, 0, "store %s: %s", st->root, msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int dp_store_prepare(dp_store *st, const char *sql, sqlite3_stmt **out, dp_error **err)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+		return dp_store_sql_error(st, "prepare", err);
+	return 0;
+}
+
+int dp_store_begin(dp_store *st, dp_error **err)
+{
+	return dp_store_exec(st, "BEGIN IMMEDIATE", err);
+}
+
+int dp_store_commit(dp_store *st, dp_error **err)
+{
+	return dp_store_exec(st, "COMMIT", err);
+}
+
+void dp_store_rollback(dp_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int mkdir_p(const char *path, mode_t mode, dp_error **err)
+{
+	cleanup_free char *copy = strdup(path);
+
+	if (copy == NULL)
+		return dp_fail(err, ENOMEM, "store path");
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return dp_fail_errno(err, "create %s", copy);
+		*p = '/';
+	}
+	if (mkdir(copy, mode) < 0 && errno != EEXIST)
+		return dp_fail_errno(err, "create store %s", copy);
+	return 0;
+}
+
+static int migrate(dp_store *st, dp_error **err)
+{
+	sqlite3_stmt *q = NULL;
+	int version;
+	const int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
+
+	if (dp_store_prepare(st, "PRAGMA user_version", &q, err) < 0)
+		return -1;
+	version = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+	sqlite3_finalize(q);
+	if (version > latest)
+		return dp_fail(err, 0, "store %s has schema version %d, newer than this doppel (%d); upgrade doppel",
+			       st->root, version, latest);
+	while (version < latest) {
+		char setv[64];
+		if (dp_store_begin(st, err) < 0)
+			return -1;
+		snprintf(setv, sizeof(setv), "PRAGMA user_version = %d", version + 1);
+		if (dp_store_exec(st, migrations[version], err) < 0 || dp_store_exec(st, setv, err) < 0 ||
+		    dp_store_commit(st, err) < 0) {
+			dp_store_rollback(st);
+			return dp_wrap(err, "migrate schema to version %d", version + 1);
+		}
+		version++;
+	}
+	return 0;
+}
+
+int dp_store_open(const char *root, dp_store **out, dp_error **err)
+{
+	static const char *const subdirs[] = { "snapshots", "sandboxes", "locks", "tmp", NULL };
+	dp_store *st;
+	cleanup_free char *dbpath = NULL;
+
+	if (dp_path_check("store", root, err) < 0 || mkdir_p(root, 0700, err) < 0)
+		return -1;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return dp_fail(err, ENOMEM, "store");
+	st->rootfd = -1;
+	st->root = strdup(root);
+	if (st->root == NULL) {
+		dp_store_close(st);
+		return dp_fail(err, ENOMEM, "store");
+	}
+	st->rootfd = dp_path_open_nofollow("store", root, O_PATH | O_DIRECTORY, err);
+	if (st->rootfd < 0) {
+		dp_store_close(st);
+		return -1;
+	}
+	for (const char *const *d = subdirs; *d; d++)
+		if (mkdirat(st->rootfd, *d, 0700) < 0 && errno != EEXIST) {
+			dp_fail_errno(err, "create %s/%s", root, *d);
+			dp_store_close(st);
+			return -1;
+		}
+	if (asprintf(&dbpath, "%s/doppel.db", root) < 0) {
+		dp_store_close(st);
+		return dp_fail(err, ENOMEM, "store");
+	}
+	if (sqlite3_open_v2(dbpath, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		dp_fail(err, 0, "open %s: %s", dbpath, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		dp_store_close(st);
+		return -1;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	if (dp_store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err) < 0 ||
+	    migrate(st, err) < 0) {
+		dp_store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+void dp_store_close(dp_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->db)
+		sqlite3_close(st->db);
+	if (st->rootfd >= 0)
+		close(st->rootfd);
+	free(st->root);
+	free(st);
+}
+
+int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err)
+{
+	char rel[96];
+	int fd;
+
+	snprintf(rel, sizeof(rel), "locks/%s", name);
+	fd = openat(st->rootfd, rel, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return dp_fail_errno(err, "lock %s", name);
+	if (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return dp_usage(err, "%s is busy: another doppel command is using it; try again when it is done", name);
+		return dp_fail(err, e, "lock %s", name);
+	}
+	return fd;
+}

@@ -1,0 +1,53 @@
+/* The store: where snapshots, sandboxes and their metadata live. One SQLite
+ * database (WAL) holds every fact; directories hold bytes. A directory only
+ * becomes part of the store when a committed transaction names it, so a crash
+ * leaves at worst unreferenced directories, which `doppel check` removes.
+ *
+ * Layout under the store root:
+ *   doppel.db                      metadata
+ *   snapshots/<id>/                an immutable capture of production
+ *   sandboxes/<name>/<layer>/      writable upper layers and checkpoints
+ *   locks/<name>                   per-sandbox flock files
+ *   tmp/                           objects being built (never referenced) */
+#ifndef DOPPEL_STORE_STORE_H
+#define DOPPEL_STORE_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+#define DP_STORE_SCHEMA_VERSION 1
+
+typedef struct dp_store {
+	char *root;
+	int rootfd;
+	sqlite3 *db;
+} dp_store;
+
+/* $DOPPEL_HOME, else ~/.local/share/doppel for a user, /var/lib/doppel for root. */
+int dp_store_default_root(char **out, dp_error **err);
+/* Opens (creating and migrating if needed) the store at root. */
+int dp_store_open(const char *root, dp_store **out, dp_error **err);
+void dp_store_close(dp_store *st);
+
+/* Transactions: BEGIN IMMEDIATE, so writers queue instead of failing late. */
+int dp_store_begin(dp_store *st, dp_error **err);
+int dp_store_commit(dp_store *st, dp_error **err);
+void dp_store_rollback(dp_store *st);
+/* Runs SQL without results; for schema work and simple updates. */
+int dp_store_exec(dp_store *st, const char *sql, dp_error **err);
+/* A prepared statement or -1 with an error naming the SQL's purpose. */
+int dp_store_prepare(dp_store *st, const char *sql, sqlite3_stmt **out, dp_error **err);
+int dp_store_sql_error(dp_store *st, const char *what, dp_error **err);
+
+/* An exclusive, non-blocking lock on a named object; returns the fd holding
+ * it or -1 with a "busy" usage error naming what holds it. */
+int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err);
+
+/* Names of sandboxes, checkpoints: [a-z0-9][a-z0-9-]{0,62}. */
+int dp_check_name(const char *what, const char *name, dp_error **err);
+
+#endif
