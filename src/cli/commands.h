@@ -20,5 +20,7 @@ int cmd_reset(int argc, char **argv, dp_error **err);
 int cmd_diff(int argc, char **argv, dp_error **err);
 int cmd_destroy(int argc, char **argv, dp_error **err);
 int cmd_check(int argc, char **argv, dp_error **err);
+int cmd_drift(int argc, char **argv, dp_error **err);
+int cmd_rebase(int argc, char **argv, dp_error **err);
 
 #endif

@@ -25,6 +25,8 @@ static const command commands[] = {
 	{ "checkpoint", cmd_checkpoint, "freeze a sandbox's state: NAME LABEL" },
 	{ "reset", cmd_reset, "back to the snapshot or a checkpoint: NAME [--to LABEL]" },
 	{ "diff", cmd_diff, "what a sandbox changed" },
+	{ "drift", cmd_drift, "what production changed since a sandbox's snapshot" },
+	{ "rebase", cmd_rebase, "move a sandbox to the newest snapshot" },
 	{ "destroy", cmd_destroy, "remove a sandbox" },
 	{ "check", cmd_check, "verify the store and repair what is safe" },
 	{ "isolate", cmd_isolate, "plumbing: run a command under a mount plan, no store" },

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/diff.h"
+#include "snapshot/drift.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -541,5 +543,106 @@ out:
 	for (char **l = lowers; *l; l++)
 		free(*l);
 	free(lowers);
+	return r;
+}
+
+int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool force, char ***conflicts,
+		      size_t *n_conflicts, int64_t *from, int64_t *to, dp_error **err)
+{
+	cleanup_close int lock = -1;
+	dp_sandbox sb;
+	int64_t newest;
+	char dir[128], upper[32];
+	int r = -1;
+
+	*conflicts = NULL;
+	*n_conflicts = 0;
+	if (dp_check_name("sandbox name", name, err) < 0)
+		return -1;
+	lock = lock_for_change(st, name, force, err);
+	if (lock < 0)
+		return -1;
+	if (dp_sandbox_get(st, name, &sb, err) < 0)
+		return -1;
+	newest = dp_snapshot_latest(st);
+	*from = sb.snapshot;
+	*to = newest;
+	if (newest == sb.snapshot) {
+		dp_sandbox_clear(&sb);
+		return 0;
+	}
+	if (keep_changes) {
+		dp_diff_entry *mine = NULL;
+		dp_drift_entry *theirs = NULL;
+		size_t nm = 0, nt = 0, k = 0;
+		if (dp_sandbox_diff(st, &sb, &mine, &nm, err) < 0)
+			goto out;
+		if (dp_drift_snapshots(st, sb.snapshot, newest, &theirs, &nt, err) < 0) {
+			dp_diff_free(mine, nm);
+			goto out;
+		}
+		/* both lists are sorted by path */
+		*conflicts = calloc(nm + 1, sizeof(char *));
+		for (size_t i = 0, j = 0; *conflicts && i < nm && j < nt;) {
+			int c = strcmp(mine[i].path, theirs[j].path);
+			if (c == 0) {
+				(*conflicts)[k++] = strdup(mine[i].path);
+				i++;
+				j++;
+			} else if (c < 0) {
+				i++;
+			} else {
+				j++;
+			}
+		}
+		*n_conflicts = k;
+		dp_diff_free(mine, nm);
+		dp_drift_free(theirs, nt);
+		if (dp_store_begin(st, err) < 0 ||
+		    run_sql(st, "UPDATE sandboxes SET snapshot = ?4 WHERE name = ?1 AND ?2 IS ?2", name, NULL, NULL,
+			    newest, err) < 0 ||
+		    dp_store_commit(st, err) < 0) {
+			dp_store_rollback(st);
+			goto out;
+		}
+		r = 0;
+		goto out;
+	}
+	snprintf(dir, sizeof(dir), "sandboxes/%s", name);
+	snprintf(upper, sizeof(upper), "u%lld", (long long)(sb.gen + 1));
+	{
+		/* the old layers: upper, work, every checkpoint's; garbage after commit */
+		char *gone[66];
+		size_t ng = 0;
+		sqlite3_stmt *q = NULL;
+		if (asprintf(&gone[ng++], "%s/%s", dir, sb.upper) < 0 ||
+		    asprintf(&gone[ng++], "%s/w%lld", dir, (long long)sb.gen) < 0)
+			abort();
+		if (dp_store_prepare(st, "SELECT layer FROM checkpoints WHERE sandbox = ?1 LIMIT 64", &q, err) < 0)
+			goto out_gone;
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		while (sqlite3_step(q) == SQLITE_ROW && ng < 66)
+			if (asprintf(&gone[ng++], "%s/%s", dir, (const char *)sqlite3_column_text(q, 0)) < 0)
+				abort();
+		sqlite3_finalize(q);
+		if (make_layer(st, dir, sb.gen + 1, err) < 0 || dp_store_begin(st, err) < 0)
+			goto out_gone;
+		if (run_sql(st, "DELETE FROM checkpoints WHERE sandbox = ?1 AND ?2 IS ?2 AND ?3 IS ?3 AND ?4 = ?4", name,
+			    NULL, NULL, 0, err) < 0 ||
+		    run_sql(st, "UPDATE sandboxes SET upper = ?2, base = ?3, gen = ?4 + 1, snapshot = (SELECT max(id) FROM snapshots)"
+				" WHERE name = ?1",
+			    name, upper, NULL, sb.gen, err) < 0 ||
+		    dp_store_commit(st, err) < 0) {
+			dp_store_rollback(st);
+			goto out_gone;
+		}
+		remove_later(st, (const char *const *)gone, ng);
+		r = 0;
+out_gone:
+		for (size_t g = 0; g < ng; g++)
+			free(gone[g]);
+	}
+out:
+	dp_sandbox_clear(&sb);
 	return r;
 }

@@ -36,6 +36,14 @@ int dp_sandbox_destroy(dp_store *st, const char *name, bool force, dp_error **er
 int dp_sandbox_checkpoint(dp_store *st, const char *name, const char *label, dp_error **err);
 int dp_sandbox_reset(dp_store *st, const char *name, const char *label, bool force, dp_error **err);
 
+/* Moves a sandbox to the newest snapshot. Without keep_changes it starts
+ * fresh there (checkpoints, which belong to the old snapshot, are dropped);
+ * with it, its layers move over and *conflicts lists the paths changed both
+ * by the sandbox and by production between the two snapshots (the sandbox's
+ * version wins). from and to report the move. */
+int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool force, char ***conflicts,
+		      size_t *n_conflicts, int64_t *from, int64_t *to, dp_error **err);
+
 /* Fills plan with the sandbox's mounts, limits, network, env; 'tighten' holds
  * command-line limits that may only lower the tier's. */
 int dp_sandbox_plan(dp_store *st, const dp_spec *spec, const dp_sandbox *sb, const dp_plan *tighten, dp_plan *plan,

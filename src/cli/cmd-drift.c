@@ -1,0 +1,71 @@
+/* `doppel drift NAME [--json]`: what production changed since the sandbox's
+ * snapshot, and how old that snapshot is. Reads production, writes nothing. */
+#include <jansson.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "sandbox/sandbox.h"
+#include "snapshot/drift.h"
+
+int cmd_drift(int argc, char **argv, dp_error **err)
+{
+	static const char *const words[] = { ['A'] = "added", ['M'] = "modified", ['D'] = "removed" };
+	const char *config = NULL, *name = NULL;
+	bool json = false;
+	dp_drift_entry *v = NULL;
+	size_t n = 0;
+	int64_t created = 0, snap = 0;
+	dp_sandbox sb;
+	dp_cli cli;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (dp_opt_is(argv[i], "--json"))
+			json = true;
+		else if (dp_opt_is(argv[i], "--config")) {
+			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
+				return -1;
+		} else if (argv[i][0] == '-' || name)
+			return dp_usage(err, "drift: unexpected argument '%s'; expected NAME [--json]", argv[i]);
+		else
+			name = argv[i];
+	}
+	if (name == NULL)
+		return dp_usage(err, "drift: expected a sandbox NAME");
+	if (dp_check_name("sandbox name", name, err) < 0 || dp_cli_open(config, &cli, err) < 0)
+		return -1;
+	r = dp_sandbox_get(cli.store, name, &sb, err);
+	if (r == 0) {
+		sqlite3_stmt *q = NULL;
+		snap = sb.snapshot;
+		if (sqlite3_prepare_v2(cli.store->db, "SELECT created FROM snapshots WHERE id = ?1", -1, &q, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(q, 1, snap);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				created = sqlite3_column_int64(q, 0);
+		}
+		sqlite3_finalize(q);
+		dp_sandbox_clear(&sb);
+		r = dp_drift_production(cli.store, cli.spec, snap, &v, &n, err);
+	}
+	if (r == 0) {
+		int64_t age = (int64_t)time(NULL) - created;
+		if (json) {
+			json_t *arr = json_array();
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(arr, json_pack("{ss ss}", "path", v[i].path, "change",
+								     words[(unsigned char)v[i].kind]));
+			dp_print_json(json_pack("{sI sI so}", "snapshot", (json_int_t)snap, "age_seconds", (json_int_t)age,
+						"changes", arr));
+		} else {
+			printf("sandbox %s is on snapshot %lld, taken %llds ago; production changed %zu path%s since:\n", name,
+			       (long long)snap, (long long)age, n, n == 1 ? "" : "s");
+			for (size_t i = 0; i < n; i++)
+				printf("%c %s\n", v[i].kind, v[i].path);
+		}
+		dp_drift_free(v, n);
+	}
+	dp_cli_close(&cli);
+	return r < 0 ? -1 : 0;
+}
