@@ -34,6 +34,36 @@ static bool in_snapshot(diffwalk *w, const char *rel)
 	return fstatat(w->snapfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* overlayfs copies a file up when it is merely opened for writing (SQLite
+ * does); such a copy is no change. Same type, mode, owner and bytes = same. */
+static bool same_as_snapshot(diffwalk *w, int dirfd, const char *name, const char *rel, const struct stat *st)
+{
+	struct stat ss;
+	char a[65536], b[65536];
+	int fa, fb;
+	bool same = true;
+
+	if (fstatat(w->snapfd, rel, &ss, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(ss.st_mode) || !S_ISREG(st->st_mode) ||
+	    ss.st_size != st->st_size || ss.st_mode != st->st_mode || ss.st_uid != st->st_uid || ss.st_gid != st->st_gid)
+		return false;
+	fa = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fb = openat(w->snapfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fa < 0 || fb < 0)
+		same = false;
+	while (same) {
+		ssize_t na = read(fa, a, sizeof(a)), nb = read(fb, b, sizeof(b));
+		if (na != nb || na < 0 || memcmp(a, b, (size_t)na) != 0)
+			same = false;
+		if (na <= 0)
+			break;
+	}
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	return same;
+}
+
 static void add(diffwalk *w, const char *rel, char kind)
 {
 	char k[2] = { kind, 0 };
@@ -81,7 +111,12 @@ static int walk_layer(diffwalk *w, int dirfd, const char *base, dp_error **err)
 			}
 			continue;
 		}
-		add(w, rel, in_snapshot(w, rel) ? 'M' : 'A');
+		if (!in_snapshot(w, rel))
+			add(w, rel, 'A');
+		else if (!same_as_snapshot(w, dirfd, de->d_name, rel, &st))
+			add(w, rel, 'M');
+		else
+			add(w, rel, '='); /* decided (hides lower layers) but not shown */
 	}
 	closedir(d);
 	return 0;
@@ -134,7 +169,7 @@ int dp_sandbox_diff(dp_store *st, const dp_sandbox *sb, dp_diff_entry **out, siz
 	while (v && sqlite3_step(q) == SQLITE_ROW) {
 		const char *p = (const char *)sqlite3_column_text(q, 0);
 		char kind = ((const char *)sqlite3_column_text(q, 1))[0];
-		if (kind == 'D' && !in_snapshot(&w, p))
+		if (kind == '=' || (kind == 'D' && !in_snapshot(&w, p)))
 			continue;
 		if (count == cap) {
 			cap *= 2;
