@@ -1,0 +1,146 @@
+/* doppel.yaml loading: good files load with their values; every kind of bad
+ * input is refused with file:line:col, the key and what was expected. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spec/spec.h"
+
+static char path[64];
+
+static dp_spec *load(const char *text, dp_error **err)
+{
+	FILE *f;
+	dp_spec *s = NULL;
+	int fd;
+
+	strcpy(path, "/tmp/doppel-spec-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	if (dp_spec_load(path, &s, err) < 0)
+		s = NULL;
+	unlink(path);
+	return s;
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+	dp_error *err = NULL;
+	dp_spec *s = load(text, &err);
+	assert_null(s);
+	assert_non_null(err);
+	if (strstr(err->msg, needle) == NULL)
+		fail_msg("error '%s' does not mention '%s'", err->msg, needle);
+	assert_int_equal(err->status, DP_EXIT_USAGE);
+	assert_non_null(strstr(err->msg, path));
+	dp_error_free(&err);
+}
+
+static void full_file_loads(void **state)
+{
+	dp_error *err = NULL;
+	dp_spec *s = load("version: 1\n"
+			  "production:\n"
+			  "  root: /srv/shop\n"
+			  "  exclude: [logs/**, \"*.tmp\"]\n"
+			  "  secrets: {API_KEY: sk_test}\n"
+			  "tiers:\n"
+			  "  dev: {memory: 1G, pids: 512, cpus: 0.5, network: none, data: subset}\n"
+			  "sync: {every: 7d, keep: 4}\n",
+			  &err);
+	(void)state;
+	assert_null(err);
+	assert_non_null(s);
+	assert_string_equal(s->root, "/srv/shop");
+	assert_int_equal(s->n_exclude, 2);
+	assert_string_equal(s->exclude[0], "logs/**");
+	assert_int_equal(s->n_secrets, 1);
+	assert_string_equal(s->secrets[0].value, "sk_test");
+	assert_int_equal(s->n_tiers, 1);
+	assert_int_equal(s->tiers[0].mem_bytes, 1ull << 30);
+	assert_int_equal(s->tiers[0].pids, 512);
+	assert_int_equal(s->tiers[0].millicpus, 500);
+	assert_int_equal(s->tiers[0].network, DP_TIER_NET_NONE);
+	assert_int_equal(s->tiers[0].data, DP_TIER_DATA_SUBSET);
+	assert_int_equal(s->sync_every_s, 7 * 86400);
+	assert_int_equal(s->sync_keep, 4);
+	dp_spec_free(s);
+}
+
+static void default_tiers(void **state)
+{
+	dp_error *err = NULL;
+	dp_spec *s = load("version: 1\nproduction: {root: /srv/x}\n", &err);
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(s->n_tiers, 3);
+	assert_non_null(dp_spec_tier(s, "dev"));
+	assert_non_null(dp_spec_tier(s, "qa"));
+	assert_non_null(dp_spec_tier(s, "staging"));
+	assert_null(dp_spec_tier(s, "prod"));
+	dp_spec_free(s);
+}
+
+static void bad_inputs(void **state)
+{
+	(void)state;
+	expect_error("version: 1\nproduction: {root: /srv/x}\ntiers:\n  qa: {memroy: 2G}\n", ":4:8: tiers.qa: unknown key 'memroy'; did you mean 'memory'?");
+	expect_error("version: 1\nproduction: {root: /srv/x}\ntiers: {dev: {memory: 12Q}}\n", "tiers.dev.memory: expected a size");
+	expect_error("version: 1\nproduction: {root: /srv/x}\nsync: {every: 7x}\n", "sync.every: expected a duration");
+	expect_error("version: 1\nproduction: {exclude: [a]}\n", "production.root: missing");
+	expect_error("version: 1\nproduction: {root: srv/x}\n", "production.root: expected an absolute path");
+	expect_error("version: 1\nproduction: {root: /srv/../etc}\n", "'..'");
+	expect_error("version: 1\nproduction: {root: /}\n", "whole host");
+	expect_error("version: 1\nproduction: {root: /srv/x\n", "not valid YAML");
+	expect_error("version: 2\nproduction: {root: /srv/x}\n", "version: expected 1");
+	expect_error("production: {root: /srv/x}\n", "version: missing");
+	expect_error("version: 1\nproduction: {root: /srv/x}\ntiers: {dev: 3}\n", "tiers.dev: expected a mapping");
+	expect_error("version: 1\nproduction: {root: /srv/x}\nmasking: {}\n", "not supported by this version");
+	expect_error("version: 1\nproduction: {root: /srv/x, exclude: [../x]}\n", "without '..'");
+	expect_error("version: 1\nproduction: {root: /srv/x}\nfoo: 1\n", "unknown key 'foo'");
+	expect_error("version: 1\nproduction: {root: /srv/x}\ntiers: {dev: {network: wifi}}\n", "expected loopback, none or endpoints");
+	expect_error("version: 1\nproduction: {root: /srv/x}\nsync: {keep: 0}\n", "sync.keep");
+}
+
+static void missing_file(void **state)
+{
+	dp_error *err = NULL;
+	dp_spec *s = NULL;
+	(void)state;
+	assert_int_equal(dp_spec_load("/nonexistent/doppel.yaml", &s, &err), -1);
+	assert_non_null(strstr(err->msg, "doppel init"));
+	dp_error_free(&err);
+}
+
+static void durations(void **state)
+{
+	uint64_t s = 0;
+	dp_error *err = NULL;
+	(void)state;
+	assert_int_equal(dp_parse_duration("d", "30m", &s, &err), 0);
+	assert_int_equal(s, 1800);
+	assert_int_equal(dp_parse_duration("d", "2w", &s, &err), 0);
+	assert_int_equal(s, 14 * 86400);
+	assert_int_equal(dp_parse_duration("d", "0d", &s, &err), -1);
+	dp_error_free(&err);
+	assert_int_equal(dp_parse_duration("d", "99999999d", &s, &err), -1);
+	dp_error_free(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_file_loads), cmocka_unit_test(default_tiers), cmocka_unit_test(bad_inputs),
+		cmocka_unit_test(missing_file),    cmocka_unit_test(durations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
