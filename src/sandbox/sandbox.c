@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,6 +185,17 @@ static void remove_later(dp_store *st, const char *const *rels, size_t n)
 		return;
 	}
 	if (fork() == 0) {
+		/* keep only the store dir: an inherited lock fd would keep the
+		 * sandbox locked until the removal ends */
+		int keep = st->rootfd;
+		if (keep > 3)
+			syscall(SYS_close_range, 3, keep - 1, 0);
+		syscall(SYS_close_range, keep + 1, ~0U, 0);
+		/* nor may it hold the caller's pipes open: $(doppel reset x) returns now */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0)
+			for (int fd = 0; fd <= 2; fd++)
+				dup2(null, fd);
 		setsid();
 		for (size_t i = 0; i < n; i++)
 			if (rels[i])
