@@ -30,9 +30,23 @@ static bool row_exists(dp_store *st, const char *sql, const char *a, const char 
 	return r;
 }
 
+/* A background removal (reset, destroy) may be deleting the same tree right
+ * now; gone is gone, whoever removed it. */
+static bool remove_garbage(dp_store *st, const char *rel)
+{
+	struct stat sb;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (dp_remove_tree_at(st->rootfd, rel) == 0)
+			return true;
+		if (fstatat(st->rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			return true;
+	}
+	return false;
+}
+
 static void garbage(dp_store *st, bool repair, const char *rel, const char *why, dp_check_report *rep)
 {
-	if (repair && dp_remove_tree_at(st->rootfd, rel) == 0) {
+	if (repair && remove_garbage(st, rel)) {
 		printf("repaired: removed %s (%s)\n", rel, why);
 		rep->repaired++;
 	} else {
