@@ -21,6 +21,19 @@ enum dp_cgroup_version { DP_CGROUP_NONE = 0, DP_CGROUP_V1 = 1, DP_CGROUP_V2 = 2 
 
 typedef struct dp_cgroup dp_cgroup;
 
+/* Index of a controller in dp_cgroup_probe.ctrl. */
+enum { DP_CGROUP_MEMORY = 0, DP_CGROUP_PIDS = 1, DP_CGROUP_CPU = 2, DP_CGROUP_NCTRL = 3 };
+
+/* One controller as the probe found it, so doctor can say what to change. */
+typedef struct dp_cgroup_probe_ctrl {
+	enum dp_cgroup_version version; /* hierarchy that would serve it; NONE: no hierarchy offers it */
+	bool usable;
+	int errnum;                     /* why not: ENOENT nothing offers it, EACCES/EROFS not
+	                                 * writable, EBUSY v2 parent holds processes */
+	char parent[512];               /* where the run's cgroup would be created */
+	char why[512];                  /* one line, empty when usable */
+} dp_cgroup_probe_ctrl;
+
 /* Which hierarchy would serve these limits, and where; for `doppel doctor`.
  * Fills 'why' with a one-line reason when none can. */
 typedef struct dp_cgroup_probe {
@@ -28,6 +41,8 @@ typedef struct dp_cgroup_probe {
 	bool memory, pids, cpu;     /* controller usable (present and writable) */
 	char where[512];            /* the parent directory (per controller for v1: memory's) */
 	char why[512];
+	dp_cgroup_probe_ctrl ctrl[DP_CGROUP_NCTRL]; /* indexed by DP_CGROUP_MEMORY... */
+	char v2_note[512];          /* why the unified hierarchy is not used, empty when it is */
 } dp_cgroup_probe;
 void dp_cgroup_probe_host(dp_cgroup_probe *probe);
 
