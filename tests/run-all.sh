@@ -68,7 +68,7 @@ run_rootless() {
 	# enter the delegated cgroups as root, then drop to the user
 	sh -c 'for d in $1; do echo $$ > "$d/cgroup.procs"; done; shift; exec "$@"' sh "$dirs" \
 		runuser -u "$TEST_USER" -- env HOME="$work" PATH="$PATH" sh -c "
-			cd '$work' && meson setup build >/dev/null 2>&1 && ninja -C build >/dev/null &&
+			cd '$work' && { meson setup build && ninja -C build; } >build.log 2>&1 || { tail -30 build.log; exit 1; }
 			meson test -C build --no-rebuild --print-errorlogs --num-processes 2" || true
 	tally "$work/build" "rootless as $TEST_USER"
 	rm -rf "$work"

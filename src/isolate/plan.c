@@ -55,6 +55,23 @@ static char *xstrdup(const char *s)
 	return r;
 }
 
+/* "//proc/" and "/proc" are one place: collapse repeated slashes and drop a
+ * trailing one, so reserved destinations cannot be dodged by spelling. */
+static char *normalize_dst(const char *s)
+{
+	char *r = xstrdup(s), *w = r;
+
+	if (r == NULL)
+		return NULL;
+	for (const char *p = s; *p; p++)
+		if (!(*p == '/' && w > r && w[-1] == '/'))
+			*w++ = *p;
+	*w = '\0';
+	if (w - r > 1 && w[-1] == '/')
+		w[-1] = '\0';
+	return r;
+}
+
 int dp_plan_add_mount(dp_plan *plan, const dp_mount *m, dp_error **err)
 {
 	dp_mount *grown = realloc(plan->mounts, (plan->n_mounts + 1) * sizeof(*grown));
@@ -122,8 +139,14 @@ static int check_mount(const dp_mount *m, dp_error **err)
 
 	if (dp_path_check(opt, m->dst, err) < 0)
 		return -1;
-	if (reserved_dst(m->dst))
-		return dp_usage(err, "%s: destination '%s' is managed by doppel and cannot be replaced", opt, m->dst);
+	{
+		char *norm = normalize_dst(m->dst);
+		bool reserved = norm == NULL || reserved_dst(norm);
+		free(norm);
+		if (reserved)
+			return dp_usage(err, "%s: destination '%s' is managed by doppel and cannot be replaced", opt,
+					m->dst);
+	}
 	switch (m->kind) {
 	case DP_MOUNT_RO_BIND:
 	case DP_MOUNT_BIND:
@@ -158,6 +181,35 @@ static int check_mount(const dp_mount *m, dp_error **err)
 	return dp_usage(err, "unknown mount kind");
 }
 
+static bool alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* RFC 1123 labels: 1-63 characters, alphanumeric at both ends. */
+static bool valid_hostname(const char *h)
+{
+	size_t n = strlen(h), label = 0;
+
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = h[i];
+		if (c == '.') {
+			if (label == 0 || !alnum(h[i - 1]))
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!alnum(c) && c != '-')
+			return false;
+		if (label == 0 && !alnum(c))
+			return false;
+		label++;
+	}
+	return label > 0 && alnum(h[n - 1]);
+}
+
 int dp_plan_validate(const dp_plan *plan, dp_error **err)
 {
 	if (plan->argv == NULL || plan->argv[0] == NULL)
@@ -170,16 +222,10 @@ int dp_plan_validate(const dp_plan *plan, dp_error **err)
 			return -1;
 	if (plan->chdir && dp_path_check("--chdir", plan->chdir, err) < 0)
 		return -1;
-	if (plan->hostname) {
-		size_t n = strlen(plan->hostname);
-		if (n == 0 || n > 63)
-			return dp_usage(err, "--hostname: expected 1 to 63 characters, got %zu", n);
-		for (const char *c = plan->hostname; *c; c++)
-			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-			      *c == '-' || *c == '.'))
-				return dp_usage(err, "--hostname: '%s' has '%c'; expected letters, digits, '-' and '.'",
-						plan->hostname, *c);
-	}
+	if (plan->hostname && !valid_hostname(plan->hostname))
+		return dp_usage(err, "--hostname: '%s' is not a host name; expected up to 63 letters, digits, '-' and "
+				"'.', each label starting and ending with a letter or digit",
+				plan->hostname);
 	for (size_t i = 0; i < plan->n_env; i++) {
 		const char *eq = strchr(plan->env[i], '=');
 		if (eq == NULL || eq == plan->env[i])
