@@ -45,6 +45,19 @@ typedef struct host_src {
 	int upper, work;
 } host_src;
 
+/* mkdir -p for a mount target, with a message that says why a symlink on
+ * the way is refused. */
+static int mkdir_target(int rootfd, const char *dst, dp_error **err)
+{
+	if (dp_mkdirs_in_root_nosym(rootfd, dst, 0755) == 0)
+		return 0;
+	if (errno == ELOOP)
+		return dp_fail(err, 0, "mount target %s goes through a symlink inside the sandbox; refused so a "
+				       "link in the tree cannot redirect a mount",
+			       dst);
+	return dp_fail_errno(err, "create mount point %s", dst);
+}
+
 static int fd_path(char *buf, size_t n, int fd)
 {
 	return snprintf(buf, n, "/proc/self/fd/%d", fd);
@@ -64,7 +77,7 @@ static int attach_clone(int srcfd, bool recursive, unsigned long long attrs, int
 		return dp_fail_errno(err, "%s: clone mount", what);
 	if (attrs && mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
 		return dp_fail_errno(err, "%s: set mount flags", what);
-	target = dp_open_in_root(rootfd, dst, O_PATH, 0);
+	target = dp_open_in_root_nosym(rootfd, dst, O_PATH, 0);
 	if (target < 0)
 		return dp_fail_errno(err, "%s: open mount point %s", what, dst);
 	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -75,7 +88,7 @@ static int attach_clone(int srcfd, bool recursive, unsigned long long attrs, int
 static int mount_fs_at(int rootfd, const char *dst, const char *fstype, unsigned long flags, const char *data,
 		       dp_error **err)
 {
-	cleanup_close int target = dp_open_in_root(rootfd, dst, O_PATH | O_DIRECTORY, 0);
+	cleanup_close int target = dp_open_in_root_nosym(rootfd, dst, O_PATH | O_DIRECTORY, 0);
 	char p[64];
 
 	if (target < 0)
@@ -89,7 +102,7 @@ static int mount_fs_at(int rootfd, const char *dst, const char *fstype, unsigned
 static int set_readonly(int rootfd, const char *dst, dp_error **err)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-	cleanup_close int fd = dp_open_in_root(rootfd, dst, O_PATH | O_DIRECTORY, 0);
+	cleanup_close int fd = dp_open_in_root_nosym(rootfd, dst, O_PATH | O_DIRECTORY, 0);
 
 	if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
 		return dp_fail_errno(err, "make %s read-only", dst);
@@ -107,10 +120,10 @@ static int make_file_in_root(int rootfd, const char *path, dp_error **err)
 	slash = strrchr(parent, '/');
 	if (slash && slash != parent) {
 		*slash = '\0';
-		if (dp_mkdirs_in_root(rootfd, parent, 0755) < 0)
-			return dp_fail_errno(err, "create mount point %s", parent);
+		if (mkdir_target(rootfd, parent, err) < 0)
+			return -1;
 	}
-	fd = dp_open_in_root(rootfd, path, O_CREAT | O_WRONLY | O_NOFOLLOW, 0644);
+	fd = dp_open_in_root_nosym(rootfd, path, O_CREAT | O_WRONLY | O_NOFOLLOW, 0644);
 	if (fd < 0 && errno != EISDIR)
 		return dp_fail_errno(err, "create mount point %s", path);
 	return 0;
@@ -305,8 +318,8 @@ static int scratch_tmpfs(const char *dst, int rootfd, mode_t mode, uint64_t size
 {
 	char opts[96];
 
-	if (dp_mkdirs_in_root(rootfd, dst, 0755) < 0)
-		return dp_fail_errno(err, "create %s", dst);
+	if (mkdir_target(rootfd, dst, err) < 0)
+		return -1;
 	if (size)
 		snprintf(opts, sizeof(opts), "mode=%o,size=%llu", mode, (unsigned long long)size);
 	else
@@ -417,9 +430,9 @@ static int mount_overlay(const dp_plan *plan, const dp_mount *m, host_src *s, in
 				      s->work);
 	if (n >= sizeof(opts))
 		return dp_usage(err, "--overlay %s: too many lower directories", m->dst);
-	if (dp_mkdirs_in_root(rootfd, m->dst, 0755) < 0)
-		return dp_fail_errno(err, "create mount point %s", m->dst);
-	target = dp_open_in_root(rootfd, m->dst, O_PATH | O_DIRECTORY, 0);
+	if (mkdir_target(rootfd, m->dst, err) < 0)
+		return -1;
+	target = dp_open_in_root_nosym(rootfd, m->dst, O_PATH | O_DIRECTORY, 0);
 	if (target < 0)
 		return dp_fail_errno(err, "open mount point %s", m->dst);
 	fd_path(p, sizeof(p), target);
@@ -444,8 +457,8 @@ static int mount_plan_entry(const dp_plan *plan, const dp_mount *m, host_src *s,
 		if (fstat(s->src, &st) < 0)
 			return dp_fail_errno(err, "stat %s", m->src);
 		if (S_ISDIR(st.st_mode)) {
-			if (dp_mkdirs_in_root(rootfd, m->dst, 0755) < 0)
-				return dp_fail_errno(err, "create mount point %s", m->dst);
+			if (mkdir_target(rootfd, m->dst, err) < 0)
+				return -1;
 		} else if (make_file_in_root(rootfd, m->dst, err) < 0) {
 			return -1;
 		}

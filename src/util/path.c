@@ -65,11 +65,11 @@ int dp_path_open_nofollow(const char *what, const char *path, int flags, dp_erro
 	return (int)fd;
 }
 
-int dp_open_in_root(int rootfd, const char *path, int flags, int mode)
+static int open_in_root(int rootfd, const char *path, int flags, int mode, uint64_t extra)
 {
 	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
 				.mode = (flags & O_CREAT) ? (uint64_t)mode : 0,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra };
 	while (*path == '/')
 		path++;
 	if (*path == '\0')
@@ -77,7 +77,17 @@ int dp_open_in_root(int rootfd, const char *path, int flags, int mode)
 	return (int)sys_openat2(rootfd, path, &how);
 }
 
-int dp_mkdirs_in_root(int rootfd, const char *path, int mode)
+int dp_open_in_root(int rootfd, const char *path, int flags, int mode)
+{
+	return open_in_root(rootfd, path, flags, mode, 0);
+}
+
+int dp_open_in_root_nosym(int rootfd, const char *path, int flags, int mode)
+{
+	return open_in_root(rootfd, path, flags, mode, RESOLVE_NO_SYMLINKS);
+}
+
+static int mkdirs_in_root(int rootfd, const char *path, int mode, uint64_t extra)
 {
 	const char *p = path;
 
@@ -98,11 +108,29 @@ int dp_mkdirs_in_root(int rootfd, const char *path, int mode)
 		name = strndup(p, (size_t)(end - p));
 		if (parent == NULL || name == NULL)
 			return -1;
-		dirfd = dp_open_in_root(rootfd, parent, O_PATH | O_DIRECTORY, 0);
+		dirfd = open_in_root(rootfd, parent, O_PATH | O_DIRECTORY, 0, extra);
 		if (dirfd < 0)
 			return -1;
 		if (mkdirat(dirfd, name, (mode_t)mode) < 0 && errno != EEXIST)
 			return -1;
 		p = end;
 	}
+}
+
+int dp_mkdirs_in_root(int rootfd, const char *path, int mode)
+{
+	return mkdirs_in_root(rootfd, path, mode, 0);
+}
+
+int dp_mkdirs_in_root_nosym(int rootfd, const char *path, int mode)
+{
+	int r = mkdirs_in_root(rootfd, path, mode, RESOLVE_NO_SYMLINKS);
+	if (r == 0) {
+		/* the last component may itself be a symlink that mkdirat left alone */
+		int fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY, 0, RESOLVE_NO_SYMLINKS);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return r;
 }

@@ -14,7 +14,13 @@ int dp_path_open_nofollow(const char *what, const char *path, int flags, dp_erro
 /* Opens 'path' below dirfd as if dirfd were '/', so '..' and absolute symlinks
  * cannot leave it (RESOLVE_IN_ROOT). Returns the fd or -1 with errno set. */
 int dp_open_in_root(int rootfd, const char *path, int flags, int mode);
-/* mkdir -p of 'path' below rootfd, resolving inside the root. */
+/* Same, but refusing any symlink on the way (ELOOP): for mount targets,
+ * which must not be redirected by links found inside the tree
+ * (CVE-2019-16884 class). */
+int dp_open_in_root_nosym(int rootfd, const char *path, int flags, int mode);
+/* mkdir -p of 'path' below rootfd, resolving inside the root; with nosym,
+ * a symlink on the way is refused with ELOOP. */
 int dp_mkdirs_in_root(int rootfd, const char *path, int mode);
+int dp_mkdirs_in_root_nosym(int rootfd, const char *path, int mode);
 
 #endif
