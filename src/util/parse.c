@@ -41,6 +41,7 @@ int dp_parse_size(const char *what, const char *s, uint64_t max, uint64_t *out, 
 	case 'M': shift = 20; end++; break;
 	case 'G': shift = 30; end++; break;
 	case 'T': shift = 40; end++; break;
+	case 'B': break; /* plain bytes, "512B" */
 	default: goto bad;
 	}
 	if (shift && (*end == 'i' || *end == 'I'))
