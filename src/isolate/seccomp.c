@@ -1,8 +1,9 @@
 /* Loading the sandbox's seccomp programs, compiled at build time by
- * tools/gen-seccomp.c with libseccomp; see seccomp.h. Two programs: the
- * allowlist, and the terminal-injection guard (a filter of its own because
- * libseccomp cannot mix an unconditional allow of ioctl with argument-matched
- * denials in one filter). The kernel applies the stricter answer of both. */
+ * tools/gen-seccomp.c (see there for what each one does); see seccomp.h.
+ * Three programs: the allowlist policy, the terminal-request guard, and the
+ * ENOSYS answer for syscalls newer than the policy. The kernel runs them all
+ * and takes the strictest answer; between two errnos, that of the program
+ * loaded last, so the order below matters: the ENOSYS program comes last. */
 #include "isolate/seccomp.h"
 
 #include <errno.h>
@@ -14,7 +15,11 @@
 
 #include "seccomp-bpf.h"
 
-static int load(const struct sock_filter *insns, size_t n, dp_error **err)
+_Static_assert(DP_SECCOMP_BPF_LEN <= BPF_MAXINSNS && DP_SECCOMP_TTY_BPF_LEN <= BPF_MAXINSNS &&
+		       DP_SECCOMP_NEW_BPF_LEN <= BPF_MAXINSNS,
+	       "a seccomp program longer than the kernel takes");
+
+static int load(const struct sock_filter *insns, size_t n, const char *what, dp_error **err)
 {
 	struct sock_fprog prog = { .len = (unsigned short)n, .filter = (struct sock_filter *)insns };
 
@@ -22,12 +27,14 @@ static int load(const struct sock_filter *insns, size_t n, dp_error **err)
 		return 0;
 	if (errno == ENOSYS && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0)
 		return 0;
-	return dp_fail_errno(err, "load the seccomp filter");
+	return dp_fail_errno(err, "load seccomp filter (%s)", what);
 }
 
 int dp_seccomp_load(dp_error **err)
 {
-	if (load(dp_seccomp_tty_bpf, DP_SECCOMP_TTY_BPF_LEN, err) < 0)
+	if (load(dp_seccomp_bpf, DP_SECCOMP_BPF_LEN, "policy", err) < 0 ||
+	    load(dp_seccomp_tty_bpf, DP_SECCOMP_TTY_BPF_LEN, "terminal requests", err) < 0 ||
+	    load(dp_seccomp_new_bpf, DP_SECCOMP_NEW_BPF_LEN, "new syscalls", err) < 0)
 		return -1;
-	return load(dp_seccomp_bpf, DP_SECCOMP_BPF_LEN, err);
+	return 0;
 }

@@ -1,8 +1,9 @@
 /* The sandbox's system call filter. The policy (an allowlist at least as
- * strict as Docker's default profile, EPERM for the rest, argument checks for
- * clone/unshare/ioctl/personality/socket, every non-native ABI killed) is
- * compiled by libseccomp at build time into a BPF program (see
- * tools/gen-seccomp.c); loading it costs one syscall, not a compile per run. */
+ * strict as Docker's default profile, EPERM for the rest, ENOSYS for syscalls
+ * newer than the list, argument checks for clone/unshare/ioctl/personality/
+ * socket, every non-native ABI killed) is compiled at build time into three
+ * small BPF programs (see tools/gen-seccomp.c); loading them costs three
+ * syscalls, not a libseccomp compile per run. */
 #ifndef DOPPEL_ISOLATE_SECCOMP_H
 #define DOPPEL_ISOLATE_SECCOMP_H
 
