@@ -6,7 +6,7 @@ set -eu
 BUILD_PKGS="build-essential meson ninja-build pkg-config
   libseccomp-dev libcmocka-dev libjansson-dev libfyaml-dev libsqlite3-dev
   libssl-dev"
-RUN_PKGS="iproute2 util-linux passwd procps python3 sqlite3 git"
+RUN_PKGS="iproute2 util-linux passwd procps python3 sqlite3 git busybox-static"
 
 want="$BUILD_PKGS $RUN_PKGS ${EXTRA_PKGS:-}"
 missing=""

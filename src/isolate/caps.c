@@ -4,7 +4,6 @@
  * regain more, even through a setuid binary or file capabilities. */
 #include <errno.h>
 #include <linux/capability.h>
-#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,26 +18,13 @@ unsigned long long dp_caps_sandbox_default(void)
 	       CAP_BIT(CAP_KILL) | CAP_BIT(CAP_SETGID) | CAP_BIT(CAP_SETUID) | CAP_BIT(CAP_NET_BIND_SERVICE);
 }
 
-static int last_cap(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	int last = CAP_LAST_CAP;
-
-	if (f) {
-		if (fscanf(f, "%d", &last) != 1)
-			last = CAP_LAST_CAP;
-		fclose(f);
-	}
-	return last;
-}
-
 int dp_caps_restrict(unsigned long long keep, dp_error **err)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
-	int last = last_cap();
-
-	for (int c = 0; c <= last && c < 64; c++) {
+	/* every possible bit, not /proc's cap_last_cap: after pivot_root /proc
+	 * is the sandbox's, and the kernel answers EINVAL past its last cap */
+	for (int c = 0; c < 64; c++) {
 		if (keep & CAP_BIT(c))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)

@@ -470,11 +470,39 @@ static void remove_dirs(dp_cgroup *cg)
 	}
 }
 
+/* A monitor killed with SIGKILL cannot remove its cgroup. Its name carries
+ * its pid: when that process is gone and the cgroup is empty, rmdir it (the
+ * kernel refuses to remove a cgroup that still holds tasks). */
+static void sweep_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *path = NULL;
+		int pid = 0;
+		unsigned n = 0;
+		if (sscanf(de->d_name, "doppel-%d-%u", &pid, &n) != 2 || pid <= 0 || pid == (int)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (asprintf(&path, "%s/%s", parent, de->d_name) >= 0 && rmdir(path) == 0)
+			dp_debug("removed stale cgroup %s", path);
+		free(path);
+	}
+	closedir(d);
+}
+
 /* The same name in every hierarchy, so a person can match them up. A
  * leftover from an earlier process with our pid takes the next counter. */
 static int make_dirs(dp_cgroup *cg, const char *parent[DP_CGROUP_NCTRL], dp_error **err)
 {
 	static unsigned counter;
+
+	for (size_t i = 0; i < cg->n; i++)
+		sweep_stale(parent[i]);
 
 	for (int attempt = 0; attempt < 32; attempt++) {
 		char name[64];

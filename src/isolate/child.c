@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <limits.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "isolate/isolate.h"
@@ -43,6 +45,27 @@ static int open_pty(dp_child_ctx *ctx, int *slave, dp_error **err)
 	if (dp_proto_send(ctx->sync_fd, DP_MSG_PTY, NULL, 0, master) < 0)
 		return dp_fail_errno(err, "hand the pty to the monitor");
 	return 0;
+}
+
+static void close_range_between(int lo, int hi)
+{
+	if (lo <= hi)
+		syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0);
+}
+
+static void close_inherited(int keep1, int keep2)
+{
+	int a = keep1 < keep2 ? keep1 : keep2, b = keep1 < keep2 ? keep2 : keep1;
+
+	if (a < 3) /* at most one to keep */
+		a = b;
+	if (a < 3) {
+		close_range_between(3, INT_MAX);
+		return;
+	}
+	close_range_between(3, a - 1);
+	close_range_between(a + 1, b - 1);
+	close_range_between(b + 1, INT_MAX);
 }
 
 void dp_child_main(dp_child_ctx *ctx)
@@ -82,6 +105,8 @@ void dp_child_main(dp_child_ctx *ctx)
 	if (plan->tty && open_pty(ctx, &slave, &err) < 0)
 		child_fail(ctx, err);
 
+	/* init keeps nothing of the caller's but its channel and the pty */
+	close_inherited(ctx->sync_fd, slave);
 	cmd = fork();
 	if (cmd < 0) {
 		dp_fail_errno(&err, "start the command (fork)");

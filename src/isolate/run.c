@@ -210,7 +210,7 @@ int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
 	ctx.inner_gid = plan->keep_uid ? ctx.outer_gid : 0;
 
 	if (plan->n_publish && dp_publish_listen(plan, &m.pub, err) < 0)
-		return -1;
+		goto out;
 	if (dp_cgroup_create(&limits, &cg, err) < 0)
 		goto out;
 	m.loop = dp_loop_new();
