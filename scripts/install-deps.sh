@@ -5,7 +5,7 @@ set -eu
 
 BUILD_PKGS="build-essential meson ninja-build pkg-config
   libseccomp-dev libcmocka-dev libjansson-dev libfyaml-dev libsqlite3-dev
-  libssl-dev"
+  libsodium-dev"
 RUN_PKGS="iproute2 util-linux passwd procps python3 sqlite3 git busybox-static"
 
 want="$BUILD_PKGS $RUN_PKGS ${EXTRA_PKGS:-}"

@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <linux/fs.h>
-#include <openssl/evp.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,25 +96,20 @@ static bool excluded(walk *w, const char *rel)
 
 static int hash_fd(int fd, unsigned char out[32])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	crypto_hash_sha256_state st;
 	unsigned char buf[1 << 16];
-	unsigned int len = 32;
 	ssize_t n;
 	off_t off = 0;
-	int r = -1;
 
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
+	if (sodium_init() < 0 || crypto_hash_sha256_init(&st) != 0)
+		return -1;
 	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
+		crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
 		off += n;
 	}
-	if (n == 0 && EVP_DigestFinal_ex(ctx, out, &len) == 1)
-		r = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	return r;
+	if (n < 0)
+		return -1;
+	return crypto_hash_sha256_final(&st, out);
 }
 
 static void copy_xattrs(int from, int to)
