@@ -209,8 +209,15 @@ static int try_link(walk *w, const struct stat *st, const char *rel, int destdir
 		if (in < 0 || hash_fd(in, hash) < 0)
 			return 0;
 		*hashed = true;
-		if (old == NULL || sqlite3_column_bytes(w->lookup, 6) != 32 || memcmp(old, hash, 32) != 0)
+		if (old == NULL || sqlite3_column_bytes(w->lookup, 6) != 32) {
+			/* that snapshot was taken without --verify: hash its copy */
+			unsigned char prevhash[32];
+			cleanup_close int pf = openat(w->prevfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (pf < 0 || hash_fd(pf, prevhash) < 0 || memcmp(prevhash, hash, 32) != 0)
+				return 0;
+		} else if (memcmp(old, hash, 32) != 0) {
 			return 0;
+		}
 	}
 	if (linkat(w->prevfd, rel, destdir, name, 0) == 0) {
 		w->res->linked++;
