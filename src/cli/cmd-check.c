@@ -8,20 +8,15 @@
 int cmd_check(int argc, char **argv, dp_error **err)
 {
 	const char *config = NULL;
-	bool repair = true;
+	bool dry_run = false, repair;
+	const dp_cli_opt opts[] = { { "--dry-run", &dry_run, NULL }, { NULL, NULL, NULL } };
 	dp_check_report rep;
 	dp_cli cli;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (dp_opt_is(argv[i], "--dry-run"))
-			repair = false;
-		else if (dp_opt_is(argv[i], "--config")) {
-			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
-				return -1;
-		} else
-			return dp_usage(err, "check: unknown argument '%s'; expected --dry-run, --config FILE", argv[i]);
-	}
+	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--dry-run]", err) < 0)
+		return -1;
+	repair = !dry_run;
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
 	r = dp_store_check(cli.store, repair, &rep, err);

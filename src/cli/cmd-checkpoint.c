@@ -8,21 +8,11 @@
 int cmd_checkpoint(int argc, char **argv, dp_error **err)
 {
 	const char *config = NULL, *pos[2] = { NULL, NULL };
-	int npos = 0, r;
 	dp_cli cli;
+	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (dp_opt_is(argv[i], "--config")) {
-			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
-				return -1;
-		} else if (argv[i][0] == '-' || npos == 2) {
-			return dp_usage(err, "checkpoint: unexpected argument '%s'; expected NAME LABEL", argv[i]);
-		} else {
-			pos[npos++] = argv[i];
-		}
-	}
-	if (npos != 2)
-		return dp_usage(err, "checkpoint: expected NAME LABEL");
+	if (dp_cli_parse(argc, argv, NULL, &config, pos, 2, 2, "a sandbox NAME and a LABEL", err) < 0)
+		return -1;
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
 	r = dp_sandbox_checkpoint(cli.store, pos[0], pos[1], err);

@@ -15,25 +15,11 @@ int cmd_create(int argc, char **argv, dp_error **err)
 	dp_cli cli;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (dp_opt_is(argv[i], "--tier")) {
-			if (dp_opt_value(argc, argv, &i, &tier, err) < 0)
-				return -1;
-		} else if (dp_opt_is(argv[i], "--from")) {
-			if (dp_opt_value(argc, argv, &i, &from_s, err) < 0 ||
-			    dp_parse_uint("--from", from_s, 1, INT64_MAX, &from, err) < 0)
-				return -1;
-		} else if (dp_opt_is(argv[i], "--config")) {
-			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
-				return -1;
-		} else if (argv[i][0] == '-' || name) {
-			return dp_usage(err, "create: unexpected argument '%s'; expected NAME [--tier T] [--from SNAP]", argv[i]);
-		} else {
-			name = argv[i];
-		}
-	}
-	if (name == NULL)
-		return dp_usage(err, "create: expected a sandbox NAME");
+	const dp_cli_opt opts[] = { { "--tier", NULL, &tier }, { "--from", NULL, &from_s }, { NULL, NULL, NULL } };
+
+	if (dp_cli_parse(argc, argv, opts, &config, &name, 1, 1, "a sandbox NAME [--tier T] [--from SNAP]", err) < 0 ||
+	    (from_s && dp_parse_uint("--from", from_s, 1, INT64_MAX, &from, err) < 0))
+		return -1;
 	if (dp_check_name("sandbox name", name, err) < 0)
 		return -1;
 	if (dp_cli_open(config, &cli, err) < 0)

@@ -16,19 +16,10 @@ int cmd_diff(int argc, char **argv, dp_error **err)
 	dp_cli cli;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (dp_opt_is(argv[i], "--json"))
-			json = true;
-		else if (dp_opt_is(argv[i], "--config")) {
-			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
-				return -1;
-		} else if (argv[i][0] == '-' || name)
-			return dp_usage(err, "diff: unexpected argument '%s'; expected NAME [--json]", argv[i]);
-		else
-			name = argv[i];
-	}
-	if (name == NULL)
-		return dp_usage(err, "diff: expected a sandbox NAME");
+	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { NULL, NULL, NULL } };
+
+	if (dp_cli_parse(argc, argv, opts, &config, &name, 1, 1, "a sandbox NAME [--json]", err) < 0)
+		return -1;
 	if (dp_check_name("sandbox name", name, err) < 0 || dp_cli_open(config, &cli, err) < 0)
 		return -1;
 	r = dp_sandbox_get(cli.store, name, &sb, err);

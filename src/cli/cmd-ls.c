@@ -18,16 +18,10 @@ int cmd_ls(int argc, char **argv, dp_error **err)
 	dp_cli cli;
 	int64_t now = (int64_t)time(NULL);
 
-	for (int i = 1; i < argc; i++) {
-		if (dp_opt_is(argv[i], "--json"))
-			json = true;
-		else if (dp_opt_is(argv[i], "--config")) {
-			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
-				return -1;
-		} else
-			return dp_usage(err, "ls: unknown argument '%s'; expected --json, --config FILE", argv[i]);
-	}
-	if (dp_cli_open(config, &cli, err) < 0)
+	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { NULL, NULL, NULL } };
+
+	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--json]", err) < 0 ||
+	    dp_cli_open(config, &cli, err) < 0)
 		return -1;
 	if (dp_store_prepare(cli.store,
 			     "SELECT name, tier, owner, snapshot, created, upper, base,"

@@ -18,21 +18,10 @@ int cmd_rebase(int argc, char **argv, dp_error **err)
 	dp_cli cli;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (dp_opt_is(argv[i], "--keep-changes"))
-			keep = true;
-		else if (dp_opt_is(argv[i], "--force"))
-			force = true;
-		else if (dp_opt_is(argv[i], "--config")) {
-			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
-				return -1;
-		} else if (argv[i][0] == '-' || name)
-			return dp_usage(err, "rebase: unexpected argument '%s'; expected NAME [--keep-changes] [--force]", argv[i]);
-		else
-			name = argv[i];
-	}
-	if (name == NULL)
-		return dp_usage(err, "rebase: expected a sandbox NAME");
+	const dp_cli_opt opts[] = { { "--keep-changes", &keep, NULL }, { "--force", &force, NULL }, { NULL, NULL, NULL } };
+
+	if (dp_cli_parse(argc, argv, opts, &config, &name, 1, 1, "a sandbox NAME [--keep-changes] [--force]", err) < 0)
+		return -1;
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
 	r = dp_sandbox_rebase(cli.store, name, keep, force, &conflicts, &n, &from, &to, err);

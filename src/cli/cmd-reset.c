@@ -13,23 +13,10 @@ int cmd_reset(int argc, char **argv, dp_error **err)
 	dp_cli cli;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (dp_opt_is(argv[i], "--to")) {
-			if (dp_opt_value(argc, argv, &i, &label, err) < 0)
-				return -1;
-		} else if (dp_opt_is(argv[i], "--force")) {
-			force = true;
-		} else if (dp_opt_is(argv[i], "--config")) {
-			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
-				return -1;
-		} else if (argv[i][0] == '-' || name) {
-			return dp_usage(err, "reset: unexpected argument '%s'; expected NAME [--to LABEL] [--force]", argv[i]);
-		} else {
-			name = argv[i];
-		}
-	}
-	if (name == NULL)
-		return dp_usage(err, "reset: expected a sandbox NAME");
+	const dp_cli_opt opts[] = { { "--to", NULL, &label }, { "--force", &force, NULL }, { NULL, NULL, NULL } };
+
+	if (dp_cli_parse(argc, argv, opts, &config, &name, 1, 1, "a sandbox NAME [--to LABEL] [--force]", err) < 0)
+		return -1;
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
 	r = dp_sandbox_reset(cli.store, name, label, force, err);

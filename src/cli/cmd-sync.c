@@ -16,17 +16,10 @@ int cmd_sync(int argc, char **argv, dp_error **err)
 	dp_cli cli;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (dp_opt_is(argv[i], "--verify"))
-			opts.verify = true;
-		else if (dp_opt_is(argv[i], "--json"))
-			json = true;
-		else if (dp_opt_is(argv[i], "--config")) {
-			if (dp_opt_value(argc, argv, &i, &config, err) < 0)
-				return -1;
-		} else
-			return dp_usage(err, "sync: unknown argument '%s'; expected --verify, --json, --config FILE", argv[i]);
-	}
+	const dp_cli_opt table[] = { { "--verify", &opts.verify, NULL }, { "--json", &json, NULL }, { NULL, NULL, NULL } };
+
+	if (dp_cli_parse(argc, argv, table, &config, NULL, 0, 0, "[--verify] [--json]", err) < 0)
+		return -1;
 	if (json)
 		opts.progress = false;
 	if (dp_cli_open(config, &cli, err) < 0)

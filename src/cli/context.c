@@ -36,6 +36,39 @@ void dp_cli_close(dp_cli *cli)
 	memset(cli, 0, sizeof(*cli));
 }
 
+int dp_cli_parse(int argc, char **argv, const dp_cli_opt *opts, const char **config, const char **pos, int min_pos,
+		 int max_pos, const char *usage, dp_error **err)
+{
+	int npos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const dp_cli_opt *o = NULL;
+
+		if (strcmp(a, "--config") == 0) {
+			if (dp_opt_value(argc, argv, &i, config, err) < 0)
+				return -1;
+			continue;
+		}
+		for (const dp_cli_opt *k = opts; k && k->name; k++)
+			if (strcmp(a, k->name) == 0)
+				o = k;
+		if (o && o->flag) {
+			*o->flag = true;
+		} else if (o) {
+			if (dp_opt_value(argc, argv, &i, o->value, err) < 0)
+				return -1;
+		} else if (a[0] == '-' || npos == max_pos) {
+			return dp_usage(err, "%s: unexpected argument '%s'; expected %s", argv[0], a, usage);
+		} else {
+			pos[npos++] = a;
+		}
+	}
+	if (npos < min_pos)
+		return dp_usage(err, "%s: expected %s", argv[0], usage);
+	return 0;
+}
+
 bool dp_opt_is(const char *arg, const char *name)
 {
 	return strcmp(arg, name) == 0;

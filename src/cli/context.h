@@ -18,7 +18,21 @@ typedef struct dp_cli {
 int dp_cli_open(const char *config, dp_cli *cli, dp_error **err);
 void dp_cli_close(dp_cli *cli);
 
-/* Option helpers for the subcommands' small hand-written parsers. */
+/* One option of a subcommand: a flag (value NULL) or an option with a value. */
+typedef struct dp_cli_opt {
+	const char *name;
+	bool *flag;
+	const char **value;
+} dp_cli_opt;
+
+/* Parses a porcelain subcommand's arguments: the options in 'opts' (a
+ * NULL-name-terminated table, may be NULL), --config FILE always, and between
+ * min_pos and max_pos positional arguments into pos[]. 'usage' completes the
+ * error message ("expected ..."). */
+int dp_cli_parse(int argc, char **argv, const dp_cli_opt *opts, const char **config, const char **pos, int min_pos,
+		 int max_pos, const char *usage, dp_error **err);
+
+/* Option helpers for the subcommands that parse by hand. */
 bool dp_opt_is(const char *arg, const char *name);
 int dp_opt_value(int argc, char **argv, int *i, const char **out, dp_error **err);
 void dp_print_json(void *json_value); /* a json_t *, printed and freed */
