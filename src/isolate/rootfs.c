@@ -4,6 +4,7 @@
  * and mounted by fd (open_tree/move_mount), destinations are resolved inside
  * the new root (RESOLVE_IN_ROOT), so no symlink, '..' or racing rename can
  * point a mount at a host path the plan did not name. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -146,12 +147,24 @@ static int open_below(int base, const char *rel)
 	return dp_open_in_root(base, rel, O_PATH | O_NOFOLLOW, 0);
 }
 
-/* Copies one entry of the system tree: symlinks as symlinks, directories and
- * files as read-only binds. Missing entries are skipped. */
-static int copy_system_entry(int sysfd, const char *rel, int rootfd, dp_error **err)
+/* Small /etc entries are copied into the new root instead of bound: a
+ * mount costs far more than writing a few kilobytes, and each one also
+ * slows the namespace's teardown. Large directories are still bound. */
+#define ETC_COPY_MAX_ENTRIES 64
+#define ETC_COPY_MAX_BYTES (256 * 1024)
+
+static int copy_tree(int src, int rootfd, const char *rel, dp_error **err);
+static int copy_file_into(int src, int rootfd, const char *rel, const struct stat *st, dp_error **err);
+static bool small_tree(int dir, size_t *entries, size_t *bytes);
+
+/* Copies one entry of the system tree into the new root at rel: symlinks as
+ * symlinks; below /etc small files and directories as copies; the rest as
+ * read-only binds. Missing entries are skipped. 'base'/'name' is the source. */
+static int copy_system_entry(int base, const char *name, int rootfd, const char *rel, dp_error **err)
 {
-	cleanup_close int src = open_below(sysfd, rel);
+	cleanup_close int src = open_below(base, name);
 	struct stat st;
+	bool in_etc = strncmp(rel, "etc/", 4) == 0;
 
 	if (src < 0)
 		return (errno == ENOENT) ? 0 : dp_fail_errno(err, "open system entry /%s", rel);
@@ -168,9 +181,17 @@ static int copy_system_entry(int sysfd, const char *rel, int rootfd, dp_error **
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode)) {
+		size_t entries = 0, bytes = 0;
 		if (mkdirat(rootfd, rel, 0755) < 0 && errno != EEXIST)
 			return dp_fail_errno(err, "create /%s", rel);
+		if (in_etc) {
+			cleanup_close int dir = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dir >= 0 && small_tree(dir, &entries, &bytes))
+				return copy_tree(dir, rootfd, rel, err);
+		}
 	} else if (S_ISREG(st.st_mode)) {
+		if (in_etc && st.st_size <= ETC_COPY_MAX_BYTES)
+			return copy_file_into(src, rootfd, rel, &st, err);
 		if (make_file_in_root(rootfd, rel, err) < 0)
 			return -1;
 	} else {
@@ -180,19 +201,96 @@ static int copy_system_entry(int sysfd, const char *rel, int rootfd, dp_error **
 			    rel, err);
 }
 
+static int copy_file_into(int src, int rootfd, const char *rel, const struct stat *st, dp_error **err)
+{
+	cleanup_close int in = -1;
+	cleanup_close int out = -1;
+	char buf[65536], p[64];
+	ssize_t n;
+
+	/* an O_PATH fd cannot be read; reopen that very file through /proc */
+	fd_path(p, sizeof(p), src);
+	in = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (in < 0)
+		return dp_fail_errno(err, "read /%s", rel);
+	out = openat(rootfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, st->st_mode & 0777);
+	if (out < 0)
+		return dp_fail_errno(err, "create /%s", rel);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			return dp_fail_errno(err, "write /%s", rel);
+	if (n < 0)
+		return dp_fail_errno(err, "read /%s", rel);
+	return 0;
+}
+
+/* Counts entries and bytes below a directory, stopping past the budget. */
+static bool small_tree(int dir, size_t *entries, size_t *bytes)
+{
+	cleanup_close int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	bool ok = d != NULL;
+
+	if (d)
+		fd = -1;
+	while (ok && (de = readdir(d)) != NULL) {
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (++*entries > ETC_COPY_MAX_ENTRIES || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			ok = false;
+			break;
+		}
+		*bytes += (size_t)st.st_size;
+		if (*bytes > ETC_COPY_MAX_BYTES)
+			ok = false;
+		else if (S_ISDIR(st.st_mode)) {
+			cleanup_close int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			ok = sub >= 0 && small_tree(sub, entries, bytes);
+		} else if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+			ok = false;
+		}
+	}
+	if (d)
+		closedir(d);
+	return ok;
+}
+
+static int copy_tree(int src, int rootfd, const char *rel, dp_error **err)
+{
+	cleanup_close int fd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int r = 0;
+
+	if (d == NULL)
+		return dp_fail_errno(err, "read /%s", rel);
+	fd = -1;
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		char sub[512];
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", rel, de->d_name);
+		r = copy_system_entry(dirfd(d), de->d_name, rootfd, sub, err);
+	}
+	closedir(d);
+	return r;
+}
+
 static int setup_system(const dp_child_ctx *ctx, int sysfd, int rootfd, dp_error **err)
 {
 	char buf[256];
 	const char *user = getenv("USER");
 
 	for (const char *const *d = system_dirs; *d; d++)
-		if (copy_system_entry(sysfd, *d, rootfd, err) < 0)
+		if (copy_system_entry(sysfd, *d, rootfd, *d, err) < 0)
 			return -1;
 	if (mkdirat(rootfd, "etc", 0755) < 0)
 		return dp_fail_errno(err, "create /etc");
 	for (const char *const *e = etc_entries; *e; e++) {
 		snprintf(buf, sizeof(buf), "etc/%s", *e);
-		if (copy_system_entry(sysfd, buf, rootfd, err) < 0)
+		if (copy_system_entry(sysfd, buf, rootfd, buf, err) < 0)
 			return -1;
 	}
 	/* identities and names are the sandbox's own, not the host's */
