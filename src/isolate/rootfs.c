@@ -595,7 +595,7 @@ int dp_rootfs_setup(const dp_child_ctx *ctx, dp_error **err)
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return dp_fail_errno(err, "make mounts private");
-	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
+	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") < 0)
 		return dp_fail_errno(err, "mount the new root");
 	rootfd = open(STAGE, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
