@@ -49,7 +49,6 @@ int dp_init_loop(const dp_child_ctx *ctx, pid_t command)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		return DP_EXIT_SETUP;
-	dp_proto_send(ctx->sync_fd, DP_MSG_READY, NULL, 0, -1);
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
