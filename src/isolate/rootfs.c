@@ -26,10 +26,10 @@
 static const char *const system_dirs[] = { "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", NULL };
 
 /* What a program needs from /etc to run; nothing that names hosts, users or
- * holds secrets. passwd, group, hosts, hostname and resolv.conf are written. */
+ * holds secrets (so ssl/certs, never ssl/private). passwd, group, hosts, hostname and resolv.conf are written. */
 static const char *const etc_entries[] = {
 	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "alternatives", "localtime",
-	"timezone", "ssl", "ca-certificates", "ca-certificates.conf", "services", "protocols",
+	"timezone", "ssl/certs", "ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "services", "protocols",
 	"os-release", "debian_version", "bash.bashrc", "profile", "profile.d", "inputrc", "terminfo",
 	"shells", "mime.types", "magic", "login.defs", "environment", "locale.alias", "gai.conf",
 	"host.conf", "python3", "python3.11", "perl", "mtab", NULL,
@@ -289,7 +289,14 @@ static int setup_system(const dp_child_ctx *ctx, int sysfd, int rootfd, dp_error
 	if (mkdirat(rootfd, "etc", 0755) < 0)
 		return dp_fail_errno(err, "create /etc");
 	for (const char *const *e = etc_entries; *e; e++) {
+		const char *slash = strchr(*e, '/');
 		snprintf(buf, sizeof(buf), "etc/%s", *e);
+		if (slash) { /* etc/ssl/certs: the parent only as a directory, never its private/ */
+			char parent[64];
+			snprintf(parent, sizeof(parent), "etc/%.*s", (int)(slash - *e), *e);
+			if (mkdirat(rootfd, parent, 0755) < 0 && errno != EEXIST)
+				return dp_fail_errno(err, "create /%s", parent);
+		}
 		if (copy_system_entry(sysfd, buf, rootfd, buf, err) < 0)
 			return -1;
 	}
@@ -344,7 +351,8 @@ static int setup_dev(const dp_child_ctx *ctx, int rootfd, dp_error **err)
 			return dp_fail_errno(err, "open host /dev/%s", *n);
 		snprintf(rel, sizeof(rel), "dev/%s", *n);
 		if (make_file_in_root(rootfd, rel, err) < 0 ||
-		    attach_clone(src, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, rootfd, rel, rel, err) < 0)
+		    attach_clone(src, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, rootfd, rel,
+				 rel, err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; links[i][0]; i++) {

@@ -241,6 +241,7 @@ static void allowed(void **state)
 {
 	static const call calls[] = {
 		{ "getpid", SYS_getpid, { 0, 0, 0, 0, 0, 0 }, 0 },
+		{ "getrandom", SYS_getrandom, { 0, 0, 0, 0, 0, 0 }, 0 },
 		{ "unshare(CLONE_FILES)", SYS_unshare, { CLONE_FILES, 0, 0, 0, 0, 0 }, 0 },
 		{ "unshare(CLONE_FS | CLONE_SYSVSEM)", SYS_unshare, { CLONE_FS | CLONE_SYSVSEM, 0, 0, 0, 0, 0 }, 0 },
 		{ "personality(0)", SYS_personality, { 0, 0, 0, 0, 0, 0 }, 0 },
@@ -334,6 +335,7 @@ static void programs(void **state)
 		"c = socket.create_connection(s.getsockname()); a, _ = s.accept()\n"
 		"c.sendall(b'x'); assert a.recv(1) == b'x'\n"
 		"socket.if_nameindex()\n"
+		"import ssl, hashlib, random; ssl.create_default_context(); os.urandom(16)\n"
 		"import shutil; shutil.rmtree(d)\n",
 		NULL,
 	};
