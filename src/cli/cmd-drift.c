@@ -25,7 +25,7 @@ int cmd_drift(int argc, char **argv, dp_error **err)
 
 	if (dp_cli_parse(argc, argv, opts, &config, &name, 1, 1, "a sandbox NAME [--json]", err) < 0)
 		return -1;
-	if (dp_check_name("sandbox name", name, err) < 0 || dp_cli_open(config, &cli, err) < 0)
+	if (dp_check_name("sandbox name", name, err) < 0 || dp_cli_open_production(config, &cli, err) < 0)
 		return -1;
 	r = dp_sandbox_get(cli.store, name, &sb, err);
 	if (r == 0) {

@@ -22,7 +22,7 @@ int cmd_sync(int argc, char **argv, dp_error **err)
 		return -1;
 	if (json)
 		opts.progress = false;
-	if (dp_cli_open(config, &cli, err) < 0)
+	if (dp_cli_open_production(config, &cli, err) < 0)
 		return -1;
 	r = dp_snapshot_sync(cli.store, cli.spec, &opts, &res, err);
 	if (r == 0) {

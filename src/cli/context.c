@@ -1,12 +1,16 @@
 /* Shared start-up of the porcelain subcommands; see context.h. */
 #include "cli/context.h"
 
+#include "util/path.h"
+
+#include <fcntl.h>
 #include <jansson.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int dp_cli_open(const char *config, dp_cli *cli, dp_error **err)
+static int open_cli(const char *config, dp_cli *cli, bool need_production, dp_error **err)
 {
 	char *root = NULL;
 	int r;
@@ -18,15 +22,47 @@ int dp_cli_open(const char *config, dp_cli *cli, dp_error **err)
 		config = "doppel.yaml";
 	if (dp_spec_load(config, &cli->spec, err) < 0)
 		return -1;
+	if (need_production) {
+		int fd = dp_path_open_nofollow("production.root", cli->spec->root, O_RDONLY | O_DIRECTORY, err);
+		if (fd < 0) {
+			dp_wrap(err, "%s", cli->spec->file);
+			dp_cli_close(cli);
+			return -1;
+		}
+		close(fd);
+	}
 	if (dp_store_default_root(&root, err) < 0) {
 		dp_cli_close(cli);
 		return -1;
+	}
+	{
+		/* a store inside production would be captured into itself */
+		const char *a = cli->spec->root, *b = root;
+		size_t la = strlen(a), lb = strlen(b);
+		if ((lb >= la && strncmp(a, b, la) == 0 && (b[la] == '/' || b[la] == '\0')) ||
+		    (la >= lb && strncmp(a, b, lb) == 0 && (a[lb] == '/' || a[lb] == '\0'))) {
+			dp_usage(err, "%s: production.root %s and the store %s overlap; set DOPPEL_HOME outside production",
+				 cli->spec->file, a, b);
+			free(root);
+			dp_cli_close(cli);
+			return -1;
+		}
 	}
 	r = dp_store_open(root, &cli->store, err);
 	free(root);
 	if (r < 0)
 		dp_cli_close(cli);
 	return r;
+}
+
+int dp_cli_open(const char *config, dp_cli *cli, dp_error **err)
+{
+	return open_cli(config, cli, false, err);
+}
+
+int dp_cli_open_production(const char *config, dp_cli *cli, dp_error **err)
+{
+	return open_cli(config, cli, true, err);
 }
 
 void dp_cli_close(dp_cli *cli)

@@ -74,6 +74,8 @@ int dp_sandbox_get(dp_store *st, const char *name, dp_sandbox *out, dp_error **e
 	return 0;
 }
 
+static bool sandbox_exists(dp_store *st, const char *name);
+
 static int lock_sandbox(dp_store *st, const char *name, dp_error **err)
 {
 	char lk[96];
@@ -84,8 +86,12 @@ static int lock_sandbox(dp_store *st, const char *name, dp_error **err)
 int dp_sandbox_lock_run(dp_store *st, const char *name, dp_error **err)
 {
 	char pid[32];
-	int fd = lock_sandbox(st, name, err);
+	int fd;
 
+	/* asked about a sandbox that does not exist: leave no lock file behind */
+	if (!sandbox_exists(st, name))
+		return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
+	fd = lock_sandbox(st, name, err);
 	if (fd < 0)
 		return -1;
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
@@ -104,6 +110,8 @@ static int lock_for_change(dp_store *st, const char *name, bool force, dp_error 
 	int fd;
 	dp_error *busy = NULL;
 
+	if (!sandbox_exists(st, name))
+		return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
 	fd = lock_sandbox(st, name, &busy);
 	if (fd >= 0)
 		return fd;
@@ -162,16 +170,27 @@ static bool sandbox_exists(dp_store *st, const char *name)
 	return r;
 }
 
-/* Makes layer dirs u<gen> and w<gen> in sandboxes/<name>. */
-static int make_layer(dp_store *st, const char *dir, int64_t gen, dp_error **err)
+/* Makes layer dirs u<gen> and w<gen> in sandboxes/<name>. The upper dir is
+ * the merged root's inode, so it takes the snapshot root's mode, owner and
+ * times: inside, production's root looks as it does in production. */
+static int make_layer(dp_store *st, const char *dir, int64_t gen, int64_t snapshot, dp_error **err)
 {
-	char u[160], w[160];
+	char u[160], w[160], snap[64];
+	struct stat sst;
 	snprintf(u, sizeof(u), "%s/u%lld", dir, (long long)gen);
 	snprintf(w, sizeof(w), "%s/w%lld", dir, (long long)gen);
 	dp_remove_tree_at(st->rootfd, u); /* leftovers of a crashed attempt are unreferenced */
 	dp_remove_tree_at(st->rootfd, w);
 	if (mkdirat(st->rootfd, u, 0755) < 0 || mkdirat(st->rootfd, w, 0700) < 0)
 		return dp_fail_errno(err, "create layer %s/%s", st->root, u);
+	dp_snapshot_dir(snapshot, snap, sizeof(snap));
+	if (fstatat(st->rootfd, snap, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
+		struct timespec ts[2] = { sst.st_atim, sst.st_mtim };
+		if (geteuid() == 0 && fchownat(st->rootfd, u, sst.st_uid, sst.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return dp_fail_errno(err, "set owner of layer %s", u);
+		if (fchmodat(st->rootfd, u, sst.st_mode & 07777, 0) < 0 || utimensat(st->rootfd, u, ts, 0) < 0)
+			return dp_fail_errno(err, "set mode of layer %s", u);
+	}
 	return 0;
 }
 
@@ -233,7 +252,7 @@ int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const
 	dp_remove_tree_at(st->rootfd, final); /* unrecorded, so garbage */
 	if (mkdirat(st->rootfd, tmp, 0755) < 0)
 		return dp_fail_errno(err, "create %s/%s", st->root, tmp);
-	if (make_layer(st, tmp, 1, err) < 0)
+	if (make_layer(st, tmp, 1, from, err) < 0)
 		goto out;
 	if (dp_store_begin(st, err) < 0)
 		goto out;
@@ -371,7 +390,7 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 	}
 	snprintf(dir, sizeof(dir), "sandboxes/%s", name);
 	snprintf(upper, sizeof(upper), "u%lld", (long long)(sb.gen + 1));
-	if (make_layer(st, dir, sb.gen + 1, err) < 0)
+	if (make_layer(st, dir, sb.gen + 1, sb.snapshot, err) < 0)
 		goto fail;
 	if (dp_store_begin(st, err) < 0)
 		goto fail;
@@ -637,7 +656,7 @@ int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool fo
 			if (asprintf(&gone[ng++], "%s/%s", dir, (const char *)sqlite3_column_text(q, 0)) < 0)
 				abort();
 		sqlite3_finalize(q);
-		if (make_layer(st, dir, sb.gen + 1, err) < 0 || dp_store_begin(st, err) < 0)
+		if (make_layer(st, dir, sb.gen + 1, newest, err) < 0 || dp_store_begin(st, err) < 0)
 			goto out_gone;
 		if (run_sql(st, "DELETE FROM checkpoints WHERE sandbox = ?1 AND ?2 IS ?2 AND ?3 IS ?3 AND ?4 = ?4", name,
 			    NULL, NULL, 0, err) < 0 ||

@@ -105,9 +105,13 @@ static const char *scalar(struct fy_node *n)
 
 static int want_scalar(ctx *c, struct fy_node *n, struct fy_node *keynode, const char *key, const char **out)
 {
+	size_t len = 0;
+
 	*out = scalar(n);
 	if (*out == NULL || (*out)[0] == '\0')
-		return bad(c, n && fy_node_is_scalar(n) ? n : keynode, key, "expected a value");
+		return bad(c, keynode, key, "expected a value");
+	if (fy_node_get_scalar(n, &len) && strlen(*out) != len)
+		return bad(c, n, key, "contains a NUL byte");
 	return 0;
 }
 
@@ -488,6 +492,10 @@ int dp_spec_load(const char *file, dp_spec **out, dp_error **err)
 		if (errno == ENOENT)
 			return dp_usage(err, "%s: not found; write one with 'doppel init'", file);
 		return dp_fail_errno(err, "%s", file);
+	}
+	if (fgetc(probe) == EOF) {
+		fclose(probe);
+		return dp_usage(err, "%s: the file is empty; expected 'version: 1' and a production section", file);
 	}
 	fclose(probe);
 	fy_diag_cfg_default(&dcfg);

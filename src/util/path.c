@@ -58,6 +58,11 @@ int dp_path_open_nofollow(const char *what, const char *path, int flags, dp_erro
 			return dp_usage(err, "%s: '%s' goes through a symlink; give the resolved path%s%s", what,
 					path, real ? " " : "", real ? real : "");
 		}
+		if (errno == ENOTDIR && (flags & O_DIRECTORY)) {
+			struct stat st;
+			if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+				return dp_usage(err, "%s: '%s' is not a directory", what, path);
+		}
 		if (errno == ENOENT || errno == ENOTDIR)
 			return dp_usage(err, "%s: '%s' does not exist", what, path);
 		return dp_fail_errno(err, "%s: open '%s'", what, path);
