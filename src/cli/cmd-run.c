@@ -95,8 +95,12 @@ static int run_common(int argc, char **argv, bool shell, dp_error **err)
 		}
 		dp_sandbox_clear(&sb);
 	}
-	if (lock >= 0)
+	if (lock >= 0) {
+		/* the runner is gone: nothing for reset --force to stop */
+		int rc_trunc = ftruncate(lock, 0);
+		(void)rc_trunc;
 		close(lock);
+	}
 	dp_cli_close(&cli);
 out:
 	dp_plan_free(&cli_opts);

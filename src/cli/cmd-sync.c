@@ -1,7 +1,11 @@
 /* `doppel sync [--verify] [--json]`: take a new snapshot of production. */
 #include <jansson.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+#include "util/path.h"
 
 #include "cli/commands.h"
 #include "cli/context.h"

@@ -10,6 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Is path 'inner' the directory 'outer' or below it? Both absolute, without
+ * '.', '..' or symlinks (dp_path_check and the no-symlink opens see to that). */
+static bool path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+	while (n > 1 && outer[n - 1] == '/')
+		n--;
+	if (n == 1)
+		return true;
+	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
 static int open_cli(const char *config, dp_cli *cli, bool need_production, dp_error **err)
 {
 	char *root = NULL;
@@ -35,18 +47,15 @@ static int open_cli(const char *config, dp_cli *cli, bool need_production, dp_er
 		dp_cli_close(cli);
 		return -1;
 	}
-	{
-		/* a store inside production would be captured into itself */
-		const char *a = cli->spec->root, *b = root;
-		size_t la = strlen(a), lb = strlen(b);
-		if ((lb >= la && strncmp(a, b, la) == 0 && (b[la] == '/' || b[la] == '\0')) ||
-		    (la >= lb && strncmp(a, b, lb) == 0 && (a[lb] == '/' || a[lb] == '\0'))) {
-			dp_usage(err, "%s: production.root %s and the store %s overlap; set DOPPEL_HOME outside production",
-				 cli->spec->file, a, b);
-			free(root);
-			dp_cli_close(cli);
-			return -1;
-		}
+	/* a store inside production would be copied into each snapshot (into
+	 * itself, while being written) and written into production */
+	if (path_within(root, cli->spec->root) || path_within(cli->spec->root, root)) {
+		dp_usage(err, "%s: production.root %s and the store %s overlap; set DOPPEL_HOME to a directory "
+			      "outside production",
+			 cli->spec->file, cli->spec->root, root);
+		free(root);
+		dp_cli_close(cli);
+		return -1;
 	}
 	r = dp_store_open(root, &cli->store, err);
 	free(root);

@@ -74,77 +74,6 @@ int dp_sandbox_get(dp_store *st, const char *name, dp_sandbox *out, dp_error **e
 	return 0;
 }
 
-static bool sandbox_exists(dp_store *st, const char *name);
-
-static int lock_sandbox(dp_store *st, const char *name, dp_error **err)
-{
-	char lk[96];
-	snprintf(lk, sizeof(lk), "sandbox-%s", name);
-	return dp_store_lock(st, lk, false, err);
-}
-
-int dp_sandbox_lock_run(dp_store *st, const char *name, dp_error **err)
-{
-	char pid[32];
-	int fd;
-
-	/* asked about a sandbox that does not exist: leave no lock file behind */
-	if (!sandbox_exists(st, name))
-		return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
-	fd = lock_sandbox(st, name, err);
-	if (fd < 0)
-		return -1;
-	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
-		close(fd);
-		return dp_fail_errno(err, "record runner of %s", name);
-	}
-	return fd;
-}
-
-/* Takes the sandbox's lock for a change; with force, stops a command running
- * in it first (its runner's pid is in the lock file). */
-static int lock_for_change(dp_store *st, const char *name, bool force, dp_error **err)
-{
-	char lk[96], buf[32];
-	int fd;
-	dp_error *busy = NULL;
-
-	if (!sandbox_exists(st, name))
-		return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
-	fd = lock_sandbox(st, name, &busy);
-	if (fd >= 0)
-		return fd;
-	if (!force) {
-		dp_error_free(&busy);
-		return dp_usage(err, "sandbox %s is busy: a command runs in it or another doppel command changes it; "
-				"wait, or use --force to stop it", name);
-	}
-	dp_error_free(&busy);
-	snprintf(lk, sizeof(lk), "locks/sandbox-%s", name);
-	fd = openat(st->rootfd, lk, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return dp_fail_errno(err, "open lock of %s", name);
-	memset(buf, 0, sizeof(buf));
-	if (pread(fd, buf, sizeof(buf) - 1, 0) > 0) {
-		pid_t pid = (pid_t)atoi(buf);
-		if (pid > 1) {
-			kill(pid, SIGTERM);
-			for (int i = 0; i < 50 && flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
-				struct timespec ts = { 0, 100000000 };
-				nanosleep(&ts, NULL);
-				if (i == 30)
-					kill(pid, SIGKILL);
-			}
-		}
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
-		return dp_fail(err, 0, "sandbox %s: could not stop what runs in it", name);
-	}
-	return fd;
-}
-
 static int64_t snapshot_exists(dp_store *st, int64_t id)
 {
 	sqlite3_stmt *q = NULL;
@@ -170,28 +99,146 @@ static bool sandbox_exists(dp_store *st, const char *name)
 	return r;
 }
 
-/* Makes layer dirs u<gen> and w<gen> in sandboxes/<name>. The upper dir is
- * the merged root's inode, so it takes the snapshot root's mode, owner and
- * times: inside, production's root looks as it does in production. */
-static int make_layer(dp_store *st, const char *dir, int64_t gen, int64_t snapshot, dp_error **err)
+static int lock_sandbox(dp_store *st, const char *name, dp_error **err)
 {
-	char u[160], w[160], snap[64];
-	struct stat sst;
+	char lk[96];
+	snprintf(lk, sizeof(lk), "sandbox-%s", name);
+	return dp_store_lock(st, lk, false, err);
+}
+
+/* A process's start time (clock ticks since boot, /proc/PID/stat field 22),
+ * 0 when it is gone: with the pid it names one process, never a successor
+ * that reused the pid. */
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long t = 0;
+	const char *p;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+				&t) != 1)
+		return 0;
+	return t;
+}
+
+int dp_sandbox_lock_run(dp_store *st, const char *name, dp_error **err)
+{
+	char pid[64];
+	int fd;
+
+	if (!sandbox_exists(st, name))
+		return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
+	fd = lock_sandbox(st, name, err);
+	if (fd < 0)
+		return -1;
+	snprintf(pid, sizeof(pid), "%d %llu\n", (int)getpid(), start_time(getpid()));
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
+		close(fd);
+		return dp_fail_errno(err, "record runner of %s", name);
+	}
+	return fd;
+}
+
+/* Takes the sandbox's lock for a change; with force, stops a command running
+ * in it first (its runner's pid is in the lock file). */
+static int lock_for_change(dp_store *st, const char *name, bool force, dp_error **err)
+{
+	char lk[96], buf[64];
+	int fd;
+	dp_error *busy = NULL;
+
+	if (!sandbox_exists(st, name))
+		return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
+	fd = lock_sandbox(st, name, &busy);
+	if (fd >= 0)
+		return fd;
+	if (!force) {
+		dp_error_free(&busy);
+		return dp_usage(err, "sandbox %s is busy: a command runs in it or another doppel command changes it; "
+				"wait, or use --force to stop it", name);
+	}
+	dp_error_free(&busy);
+	snprintf(lk, sizeof(lk), "locks/sandbox-%s", name);
+	fd = openat(st->rootfd, lk, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return dp_fail_errno(err, "open lock of %s", name);
+	memset(buf, 0, sizeof(buf));
+	if (pread(fd, buf, sizeof(buf) - 1, 0) > 0) {
+		unsigned long long started = 0;
+		int p = 0;
+		pid_t pid;
+		/* only the runner that wrote this, still alive: a finished run's
+		 * pid may belong to anything by now */
+		if (sscanf(buf, "%d %llu", &p, &started) != 2 || started == 0 || start_time((pid_t)p) != started)
+			p = 0;
+		pid = (pid_t)p;
+		if (pid > 1) {
+			kill(pid, SIGTERM);
+			for (int i = 0; i < 50 && flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
+				struct timespec ts = { 0, 100000000 };
+				nanosleep(&ts, NULL);
+				if (i == 30)
+					kill(pid, SIGKILL);
+			}
+		}
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return dp_fail(err, 0, "sandbox %s: could not stop what runs in it", name);
+	}
+	return fd;
+}
+
+/* Makes layer dirs u<gen> and w<gen> in sandboxes/<name>. overlayfs shows a
+ * merged directory with its upper directory's mode, owner and times, so the
+ * new upper's root takes those of the layer below it ('below', relative to
+ * the store root): production's root keeps its attributes in the sandbox. */
+static int make_layer(dp_store *st, const char *dir, int64_t gen, const char *below, dp_error **err)
+{
+	char u[160], w[160];
+	struct stat bs;
 	snprintf(u, sizeof(u), "%s/u%lld", dir, (long long)gen);
 	snprintf(w, sizeof(w), "%s/w%lld", dir, (long long)gen);
 	dp_remove_tree_at(st->rootfd, u); /* leftovers of a crashed attempt are unreferenced */
 	dp_remove_tree_at(st->rootfd, w);
 	if (mkdirat(st->rootfd, u, 0755) < 0 || mkdirat(st->rootfd, w, 0700) < 0)
 		return dp_fail_errno(err, "create layer %s/%s", st->root, u);
-	dp_snapshot_dir(snapshot, snap, sizeof(snap));
-	if (fstatat(st->rootfd, snap, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
-		struct timespec ts[2] = { sst.st_atim, sst.st_mtim };
-		if (geteuid() == 0 && fchownat(st->rootfd, u, sst.st_uid, sst.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
-			return dp_fail_errno(err, "set owner of layer %s", u);
-		if (fchmodat(st->rootfd, u, sst.st_mode & 07777, 0) < 0 || utimensat(st->rootfd, u, ts, 0) < 0)
-			return dp_fail_errno(err, "set mode of layer %s", u);
+	if (below && fstatat(st->rootfd, below, &bs, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(bs.st_mode)) {
+		struct timespec ts[2] = { bs.st_atim, bs.st_mtim };
+		if (geteuid() == 0 && fchownat(st->rootfd, u, bs.st_uid, bs.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			dp_debug("chown %s: %s", u, strerror(errno));
+		if (fchmodat(st->rootfd, u, bs.st_mode & 07777, 0) < 0 || utimensat(st->rootfd, u, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			return dp_fail_errno(err, "set attributes of layer %s/%s", st->root, u);
 	}
 	return 0;
+}
+
+/* The layer a new upper of sb sits on: checkpoint 'base''s layer, else the
+ * snapshot's tree; relative to the store root, in buf. */
+static void layer_below(dp_store *st, const dp_sandbox *sb, const char *base, char *buf, size_t n)
+{
+	sqlite3_stmt *q = NULL;
+	dp_snapshot_dir(sb->snapshot, buf, n);
+	if (base == NULL ||
+	    sqlite3_prepare_v2(st->db, "SELECT layer FROM checkpoints WHERE sandbox = ?1 AND label = ?2", -1, &q, NULL) !=
+		    SQLITE_OK)
+		return;
+	sqlite3_bind_text(q, 1, sb->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, base, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		snprintf(buf, n, "sandboxes/%s/%s", sb->name, (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
 }
 
 /* Removes a tree in a detached child so the command returns at once. */
@@ -203,13 +250,16 @@ static void remove_later(dp_store *st, const char *const *rels, size_t n)
 			waitpid(pid, NULL, 0);
 		return;
 	}
-	if (fork() == 0) {
-		/* keep only the store dir: an inherited lock fd would keep the
-		 * sandbox locked until the removal ends */
+	/* keep only the store dir, and drop the rest here, in the child the
+	 * caller waits for: a lock fd still open in the remover when the caller
+	 * returns would make the caller's next command find the sandbox busy */
+	{
 		int keep = st->rootfd;
 		if (keep > 3)
 			syscall(SYS_close_range, 3, keep - 1, 0);
 		syscall(SYS_close_range, keep + 1, ~0U, 0);
+	}
+	if (fork() == 0) {
 		/* nor may it hold the caller's pipes open: $(doppel reset x) returns now */
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0)
@@ -227,8 +277,9 @@ int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const
 		      dp_error **err)
 {
 	cleanup_close int lock = -1;
-	char tmp[160], final[160];
+	char tmp[160], final[160], snapdir[64];
 	sqlite3_stmt *ins = NULL;
+	int64_t from_arg = from;
 	int r = -1;
 
 	if (dp_check_name("sandbox name", name, err) < 0)
@@ -252,10 +303,18 @@ int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const
 	dp_remove_tree_at(st->rootfd, final); /* unrecorded, so garbage */
 	if (mkdirat(st->rootfd, tmp, 0755) < 0)
 		return dp_fail_errno(err, "create %s/%s", st->root, tmp);
-	if (make_layer(st, tmp, 1, from, err) < 0)
+	dp_snapshot_dir(from, snapdir, sizeof(snapdir));
+	if (make_layer(st, tmp, 1, snapdir, err) < 0)
 		goto out;
 	if (dp_store_begin(st, err) < 0)
 		goto out;
+	/* again inside the transaction: a sync may have pruned it meanwhile */
+	if (from_arg == 0)
+		from = dp_snapshot_latest(st);
+	if (!snapshot_exists(st, from)) {
+		dp_usage(err, "snapshot %lld was just pruned by a sync; try again", (long long)from);
+		goto out_tx;
+	}
 	if (dp_store_prepare(st,
 			     "INSERT INTO sandboxes (name, tier, owner, snapshot, created, upper, base, gen)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5, 'u1', NULL, 1)",
@@ -373,7 +432,7 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 {
 	cleanup_close int lock = lock_for_change(st, name, force, err);
 	dp_sandbox sb;
-	char dir[128], upper[32], old_u[192], old_w[192];
+	char dir[128], upper[32], old_u[192], old_w[192], below[256];
 	const char *gone[2] = { NULL, NULL };
 
 	if (lock < 0)
@@ -390,7 +449,11 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 	}
 	snprintf(dir, sizeof(dir), "sandboxes/%s", name);
 	snprintf(upper, sizeof(upper), "u%lld", (long long)(sb.gen + 1));
-	if (make_layer(st, dir, sb.gen + 1, sb.snapshot, err) < 0)
+	if (freeze_as)
+		snprintf(below, sizeof(below), "%s/%s", dir, sb.upper);
+	else
+		layer_below(st, &sb, base, below, sizeof(below));
+	if (make_layer(st, dir, sb.gen + 1, below, err) < 0)
 		goto fail;
 	if (dp_store_begin(st, err) < 0)
 		goto fail;
@@ -656,7 +719,9 @@ int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool fo
 			if (asprintf(&gone[ng++], "%s/%s", dir, (const char *)sqlite3_column_text(q, 0)) < 0)
 				abort();
 		sqlite3_finalize(q);
-		if (make_layer(st, dir, sb.gen + 1, newest, err) < 0 || dp_store_begin(st, err) < 0)
+		char snapdir[64];
+		dp_snapshot_dir(newest, snapdir, sizeof(snapdir));
+		if (make_layer(st, dir, sb.gen + 1, snapdir, err) < 0 || dp_store_begin(st, err) < 0)
 			goto out_gone;
 		if (run_sql(st, "DELETE FROM checkpoints WHERE sandbox = ?1 AND ?2 IS ?2 AND ?3 IS ?3 AND ?4 = ?4", name,
 			    NULL, NULL, 0, err) < 0 ||

@@ -162,8 +162,9 @@ static int copy_file(walk *w, int dirfd, const char *name, const struct stat *ls
 		}
 		if (fstat(in, &after) < 0)
 			return dp_fail_errno(err, "stat production %s", rel);
-		if (after.st_size == before.st_size && ns_of(after.st_mtim) == ns_of(before.st_mtim) &&
-		    ns_of(after.st_ctim) == ns_of(before.st_ctim)) {
+		bool stable = after.st_size == before.st_size && ns_of(after.st_mtim) == ns_of(before.st_mtim) &&
+			      ns_of(after.st_ctim) == ns_of(before.st_ctim);
+		if (stable || attempt == COPY_RETRIES - 1) {
 			/* rootless, ownership stays the caller's; the manifest keeps the original */
 			if (!w->rootless && fchown(out, lst->st_uid, lst->st_gid) < 0)
 				dp_debug("chown %s: %s", rel, strerror(errno));
@@ -176,7 +177,8 @@ static int copy_file(walk *w, int dirfd, const char *name, const struct stat *ls
 			}
 			w->res->copied++;
 			w->res->copied_bytes += (uint64_t)after.st_size;
-			return 0;
+			if (stable)
+				return 0;
 		}
 	}
 	/* the last attempt's bytes stay; they still get production's metadata */
@@ -350,8 +352,14 @@ static int walk_dir(walk *w, int srcfd, int destfd, const char *relbase, dp_erro
 					r = -1;
 					break;
 				}
-				if (c == 1 && fstatat(srcfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-					continue;
+				if (c == 1) {
+					if (fstatat(srcfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+						continue;
+					/* the copy matches no single state of the file: a
+					 * ctime no file has makes the next sync copy it again */
+					st.st_ctim.tv_sec = 0;
+					st.st_ctim.tv_nsec = 0;
+				}
 			}
 			w->res->files++;
 			w->res->bytes += (uint64_t)st.st_size;
@@ -431,6 +439,9 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 	}
 	snprintf(tmprel, sizeof(tmprel), "tmp/snapshot-%lld-%d", (long long)id, (int)getpid());
 	dp_snapshot_dir(id, final, sizeof(final));
+	/* no record names it and we hold the sync lock: a sync killed between
+	 * moving its tree into place and committing left it */
+	dp_remove_tree_at(st->rootfd, final);
 	if (mkdirat(st->rootfd, tmprel, 0700) < 0) {
 		dp_fail_errno(err, "create %s/%s", st->root, tmprel);
 		goto out;
@@ -440,33 +451,25 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		dp_fail_errno(err, "open %s/%s", st->root, tmprel);
 		goto out;
 	}
-	if (dp_store_begin(st, err) < 0)
+	/* the manifest goes to a TEMP table first: the store stays free for
+	 * create, reset and the rest for as long as the walk takes */
+	if (dp_store_exec(st,
+			  "CREATE TEMP TABLE IF NOT EXISTS new_files (path TEXT PRIMARY KEY, type INTEGER, mode INTEGER,"
+			  " uid INTEGER, gid INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER,"
+			  " dev INTEGER, sha256 BLOB); DELETE FROM temp.new_files",
+			  err) < 0)
+		goto out;
+	if (dp_store_exec(st, "BEGIN", err) < 0) /* reads the old manifest, writes only TEMP */
 		goto out;
 	if (dp_store_prepare(st,
 			     "SELECT type, size, mtime_ns, ctime_ns, ino, dev, sha256 FROM snapshot_files "
 			     "WHERE snapshot = ?1 AND path = ?2",
 			     &w.lookup, err) < 0 ||
 	    dp_store_prepare(st,
-			     "INSERT INTO snapshot_files (snapshot, path, type, mode, uid, gid, size, mtime_ns, ctime_ns,"
-			     " ino, dev, sha256) VALUES (" /* id bound below */ "?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+			     "INSERT INTO temp.new_files (path, type, mode, uid, gid, size, mtime_ns, ctime_ns,"
+			     " ino, dev, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 			     &w.insert, err) < 0)
 		goto out_tx;
-	sqlite3_bind_int64(w.insert, 12, id);
-	/* the row comes first so the manifest's rows can point at it */
-	if (dp_store_prepare(st,
-			     "INSERT INTO snapshots (id, created, root, files, bytes, copied, linked) "
-			     "VALUES (?1, ?2, ?3, 0, 0, 0, 0)",
-			     &ins, err) < 0)
-		goto out_tx;
-	sqlite3_bind_int64(ins, 1, id);
-	sqlite3_bind_int64(ins, 2, (int64_t)time(NULL));
-	sqlite3_bind_text(ins, 3, spec->root, -1, SQLITE_STATIC);
-	if (sqlite3_step(ins) != SQLITE_DONE) {
-		dp_store_sql_error(st, "record snapshot", err);
-		goto out_tx;
-	}
-	sqlite3_finalize(ins);
-	ins = NULL;
 	if (opts->progress)
 		w.prog = dp_progress_new("sync", 0, 0);
 	if (walk_dir(&w, prodfd, tmpfd, "", err) < 0)
@@ -476,11 +479,22 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		if (fstat(prodfd, &rst) == 0)
 			finish_meta(&w, st->rootfd, tmprel, &rst);
 	}
+	/* no statement may keep a read transaction open past here */
+	sqlite3_finalize(w.lookup);
+	sqlite3_finalize(w.insert);
+	w.lookup = w.insert = NULL;
+	if (dp_store_commit(st, err) < 0)
+		goto out_tx;
+	if (dp_store_begin(st, err) < 0)
+		goto out;
 	if (dp_store_prepare(st,
-			     "UPDATE snapshots SET files = ?4, bytes = ?5, copied = ?6, linked = ?7 WHERE id = ?1",
+			     "INSERT INTO snapshots (id, created, root, files, bytes, copied, linked) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			     &ins, err) < 0)
 		goto out_tx;
 	sqlite3_bind_int64(ins, 1, id);
+	sqlite3_bind_int64(ins, 2, (int64_t)time(NULL));
+	sqlite3_bind_text(ins, 3, spec->root, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(ins, 4, (int64_t)res->files);
 	sqlite3_bind_int64(ins, 5, (int64_t)res->bytes);
 	sqlite3_bind_int64(ins, 6, (int64_t)res->copied);
@@ -489,8 +503,22 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		dp_store_sql_error(st, "record snapshot", err);
 		goto out_tx;
 	}
+	sqlite3_finalize(ins);
+	ins = NULL;
+	if (dp_store_prepare(st,
+			     "INSERT INTO snapshot_files (snapshot, path, type, mode, uid, gid, size, mtime_ns, ctime_ns,"
+			     " ino, dev, sha256) SELECT ?1, path, type, mode, uid, gid, size, mtime_ns, ctime_ns, ino, dev,"
+			     " sha256 FROM temp.new_files",
+			     &ins, err) < 0)
+		goto out_tx;
+	sqlite3_bind_int64(ins, 1, id);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		dp_store_sql_error(st, "record snapshot files", err);
+		goto out_tx;
+	}
 	/* the tree gets its final name first: a crash now leaves an unrecorded
-	 * directory, which `doppel check` removes; never a record without files */
+	 * directory, which `doppel check` (or the next sync) removes; never a
+	 * record without files */
 	if (renameat(st->rootfd, tmprel, st->rootfd, final) < 0) {
 		dp_fail_errno(err, "move snapshot into place");
 		goto out_tx;
@@ -499,6 +527,7 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		renameat(st->rootfd, final, st->rootfd, tmprel);
 		goto out_tx;
 	}
+	dp_store_exec(st, "DELETE FROM temp.new_files", NULL);
 	tmprel[0] = '\0';
 	res->id = id;
 	r = 0;
@@ -545,7 +574,8 @@ int dp_snapshot_prune(dp_store *st, const dp_spec *spec, uint64_t *pruned, dp_er
 		snprintf(trash, sizeof(trash), "tmp/pruned-%lld-%d", (long long)victims[i], (int)getpid());
 		if (dp_store_begin(st, err) < 0)
 			return -1;
-		if (dp_store_prepare(st, "DELETE FROM snapshots WHERE id = ?1", &del, err) < 0) {
+		if (dp_store_prepare(st, "DELETE FROM snapshots WHERE id = ?1 AND id NOT IN (SELECT snapshot FROM sandboxes)",
+				     &del, err) < 0) {
 			dp_store_rollback(st);
 			return -1;
 		}
@@ -556,6 +586,10 @@ int dp_snapshot_prune(dp_store *st, const dp_spec *spec, uint64_t *pruned, dp_er
 			return dp_store_sql_error(st, "prune snapshot", err);
 		}
 		sqlite3_finalize(del);
+		if (sqlite3_changes(st->db) == 0) { /* a sandbox took it meanwhile */
+			dp_store_rollback(st);
+			continue;
+		}
 		if (dp_store_commit(st, err) < 0) {
 			dp_store_rollback(st);
 			return -1;

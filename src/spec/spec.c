@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <libfyaml.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,11 +107,13 @@ static const char *scalar(struct fy_node *n)
 static int want_scalar(ctx *c, struct fy_node *n, struct fy_node *keynode, const char *key, const char **out)
 {
 	size_t len = 0;
+	const char *raw = n && fy_node_is_scalar(n) ? fy_node_get_scalar(n, &len) : NULL;
 
 	*out = scalar(n);
+	/* an empty value has no position of its own: point at its key */
 	if (*out == NULL || (*out)[0] == '\0')
 		return bad(c, keynode, key, "expected a value");
-	if (fy_node_get_scalar(n, &len) && strlen(*out) != len)
+	if (raw && memchr(raw, '\0', len))
 		return bad(c, n, key, "contains a NUL byte");
 	return 0;
 }
@@ -476,6 +479,27 @@ static void capture_diag(struct fy_diag *diag, void *user, const char *buf, size
 	first[strcspn(first, "\n")] = '\0';
 }
 
+/* Blank lines and comments only (libfyaml then reports an internal error). */
+static bool only_comments(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	bool in_comment = false, r = true;
+	int ch;
+
+	if (f == NULL)
+		return false;
+	while (r && (ch = fgetc(f)) != EOF) {
+		if (ch == '\n')
+			in_comment = false;
+		else if (ch == '#')
+			in_comment = true;
+		else if (!in_comment && !isspace(ch))
+			r = false;
+	}
+	fclose(f);
+	return r;
+}
+
 int dp_spec_load(const char *file, dp_spec **out, dp_error **err)
 {
 	char first_error[512] = "";
@@ -514,6 +538,12 @@ int dp_spec_load(const char *file, dp_spec **out, dp_error **err)
 		return dp_fail(err, ENOMEM, "%s: yaml diagnostics", file);
 	pcfg.diag = diag;
 	doc = fy_document_build_from_file(&pcfg, file);
+	if (doc == NULL && only_comments(file)) {
+		/* libfyaml says nothing useful about a file without a document */
+		fy_diag_unref(diag);
+		return dp_usage(err, "%s: empty; it needs at least 'version: 1' and production.root (see 'doppel init')",
+				file);
+	}
 	if (doc == NULL) {
 		int line = 0, col = 0, off = 0;
 		size_t n = strlen(file);

@@ -190,12 +190,31 @@ static void check_sandboxes(dp_store *st, bool repair, dp_check_report *rep)
 	sqlite3_stmt *q = NULL;
 
 	for (char **d = dirs; *d; d++) {
-		char rel[300];
+		char rel[300], lockname[96];
+		int lock;
+		dp_error *busy = NULL;
 		snprintf(rel, sizeof(rel), "sandboxes/%s", *d);
-		if (!row_exists(st, "SELECT 1 FROM sandboxes WHERE name = ?1", *d, NULL))
-			garbage(st, repair, rel, "a sandbox no record names (an interrupted create or destroy)", rep);
-		else
+		if (row_exists(st, "SELECT 1 FROM sandboxes WHERE name = ?1", *d, NULL)) {
 			check_sandbox_layers(st, *d, repair, rep);
+			continue;
+		}
+		/* a create holds this lock from before it moves the tree into
+		 * place until its record is committed: decide under the lock */
+		snprintf(lockname, sizeof(lockname), "sandbox-%s", *d);
+		lock = dp_store_lock(st, lockname, false, &busy);
+		if (lock < 0) {
+			dp_error_free(&busy);
+			rep->busy_skipped = true;
+			printf("skipped: sandbox %s is busy\n", *d);
+			continue;
+		}
+		if (row_exists(st, "SELECT 1 FROM sandboxes WHERE name = ?1", *d, NULL)) {
+			close(lock);
+			check_sandbox_layers(st, *d, repair, rep);
+			continue;
+		}
+		garbage(st, repair, rel, "a sandbox no record names (an interrupted create or destroy)", rep);
+		close(lock);
 	}
 	free_list(dirs);
 	if (sqlite3_prepare_v2(st->db, "SELECT name FROM sandboxes", -1, &q, NULL) != SQLITE_OK)

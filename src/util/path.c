@@ -59,8 +59,8 @@ int dp_path_open_nofollow(const char *what, const char *path, int flags, dp_erro
 					path, real ? " " : "", real ? real : "");
 		}
 		if (errno == ENOTDIR && (flags & O_DIRECTORY)) {
-			struct stat st;
-			if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+			struct stat sb;
+			if (lstat(path, &sb) == 0 && !S_ISDIR(sb.st_mode))
 				return dp_usage(err, "%s: '%s' is not a directory", what, path);
 		}
 		if (errno == ENOENT || errno == ENOTDIR)
