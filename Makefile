@@ -5,7 +5,7 @@
 BUILD ?= build
 MESON ?= meson
 
-.PHONY: all deps build demo check bench clean
+.PHONY: all deps build demo check bench bench-replication clean
 
 all: build
 
@@ -27,6 +27,9 @@ check: deps
 
 bench: build
 	@DOPPEL=$(abspath $(BUILD))/doppel bench/startup
+
+bench-replication: build
+	@DOPPEL=$(abspath $(BUILD))/doppel bench/replication
 
 clean:
 	rm -rf $(BUILD) build-asan
