@@ -5,6 +5,7 @@
 #ifndef DOPPEL_SPEC_SPEC_H
 #define DOPPEL_SPEC_SPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,33 @@ typedef struct dp_db_spec {
 	char *postgres; /* conninfo, or NULL */
 } dp_db_spec;
 
+/* masking.rules: how one production column is masked on its way into a
+ * snapshot (src/data/transform.h does the work). */
+enum dp_mask_kind {
+	DP_MASK_EMAIL, DP_MASK_NAME, DP_MASK_PHONE, DP_MASK_ADDRESS, DP_MASK_CITY, DP_MASK_POSTAL_CODE,
+	DP_MASK_CARD, DP_MASK_IBAN, DP_MASK_IP, DP_MASK_DATE, DP_MASK_NUMBER, DP_MASK_PARTIAL, DP_MASK_HASH,
+	DP_MASK_REDACT, DP_MASK_NULL, DP_MASK_CONSTANT, DP_MASK_UUID, DP_MASK_TEMPLATE, DP_MASK_SQL,
+};
+enum dp_name_part { DP_NAME_FULL, DP_NAME_FIRST, DP_NAME_LAST };
+
+typedef struct dp_mask_rule {
+	char *db, *table, *column; /* from the key DB.TABLE.COLUMN */
+	enum dp_mask_kind kind;
+	enum dp_name_part part;          /* name: {name: first|last|full}, default full */
+	uint32_t days;                   /* date: shift within +-days, default 30 */
+	double percent;                  /* number: noise within +-percent, default 10 */
+	uint32_t keep_first, keep_last;  /* partial: default 0 and 4 */
+	uint32_t length;                 /* hash: hex digits, default 16 (max 64) */
+	char *text;                      /* constant value, template text, sql expression */
+	int line;                        /* in doppel.yaml, for errors found later */
+} dp_mask_rule;
+
+/* subset.TIER.DB.TABLE: "WHERE expression" */
+typedef struct dp_subset_rule {
+	char *tier, *db, *table, *where;
+	int line;
+} dp_subset_rule;
+
 typedef struct dp_secret {
 	char *name, *value;
 } dp_secret;
@@ -44,12 +72,24 @@ typedef struct dp_spec {
 	size_t n_secrets;
 	dp_tier *tiers;
 	size_t n_tiers;
+	bool mask_strict;      /* masking.strict, default true */
+	dp_mask_rule *rules;
+	size_t n_rules;
+	char **allow;          /* masking.allow: DB.TABLE.COLUMN known to be impersonal */
+	size_t n_allow;
+	dp_subset_rule *subsets;
+	size_t n_subsets;
 	uint64_t sync_every_s; /* 0: no schedule */
 	uint32_t sync_keep;    /* snapshots kept; 0: keep all */
 } dp_spec;
 
 int dp_spec_load(const char *file, dp_spec **out, dp_error **err);
 void dp_spec_free(dp_spec *spec);
+/* The rule for DB.TABLE.COLUMN, or NULL. */
+const dp_mask_rule *dp_spec_mask_rule(const dp_spec *spec, const char *db, const char *table, const char *column);
+bool dp_spec_mask_allowed(const dp_spec *spec, const char *db, const char *table, const char *column);
+/* Name of a transformer kind as written in doppel.yaml ("email", ...). */
+const char *dp_mask_kind_name(enum dp_mask_kind kind);
 const dp_tier *dp_spec_tier(const dp_spec *spec, const char *name);
 /* The tiers a new doppel.yaml starts with (dev, qa, staging). */
 void dp_spec_default_tiers(dp_tier **tiers, size_t *n);
