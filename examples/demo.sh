@@ -1,10 +1,12 @@
 #!/bin/sh
-# The main job, narrated: a sample production app with a SQLite database is
-# described in doppel.yaml, synced into a snapshot, given dev and qa sandboxes;
-# a "new feature" runs in dev and wrecks its copy; diff shows what changed,
-# reset brings the sandbox back at once, and production stays byte-for-byte
-# unchanged throughout. (Masked database copies arrive with the SQLite masking
-# work; this sample's database holds no personal data.)
+# The main job, narrated: a sample production app with a SQLite database of
+# products, customers and orders is described in doppel.yaml (doppel init
+# suggests masking rules for the personal columns), synced into a snapshot
+# whose database copy is consistent and masked, given dev (a subset of the
+# customers) and qa (all of them) sandboxes; a leak scan proves no personal
+# value got in; a "new feature" runs in dev and wrecks its copy; diff shows
+# what changed, reset brings the sandbox back at once, and production stays
+# byte-for-byte unchanged throughout.
 set -eu
 DOPPEL=${1:-build/doppel}
 DOPPEL=$(cd "$(dirname "$DOPPEL")" && pwd)/$(basename "$DOPPEL")
@@ -17,9 +19,19 @@ d() { printf '$ doppel %s\n' "$*"; "$DOPPEL" "$@"; }
 
 PROD=$DEMO/srv/shop
 mkdir -p "$PROD/data" "$PROD/bin" "$PROD/static" "$PROD/logs"
-sqlite3 "$PROD/data/catalog.db" <<'SQL'
-CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT, price REAL, stock INTEGER);
+sqlite3 "$PROD/data/catalog.db" >/dev/null <<'SQL'
+PRAGMA journal_mode=WAL;
+CREATE TABLE products (id INTEGER PRIMARY KEY, title TEXT, price REAL, stock INTEGER);
 INSERT INTO products VALUES (1,'teapot',19.99,12),(2,'kettle',34.50,3),(3,'mug',5.00,140);
+CREATE TABLE customers (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, email TEXT UNIQUE NOT NULL, phone TEXT);
+INSERT INTO customers VALUES
+  (1,'Ada Lovelace','ada@analytical.example.org','+44 20 7946 0001'),
+  (2,'Grace Hopper','grace@cobol.example.org','+1 212 555 0142'),
+  (3,'Alan Turing','alan@bletchley.example.org','+44 20 7946 0003'),
+  (4,'Edsger Dijkstra','edsger@shortest.example.org','+31 20 555 0104');
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id),
+  product_id INTEGER REFERENCES products(id), qty INTEGER);
+INSERT INTO orders VALUES (1,1,1,2),(2,2,3,6),(3,2,2,1),(4,3,1,1),(5,4,3,12);
 SQL
 for i in $(seq 1 300); do echo "asset $i" > "$PROD/static/asset$i.css"; done
 echo "request log" > "$PROD/logs/access.log"
@@ -28,7 +40,7 @@ cat > "$PROD/bin/shop" <<'APP'
 # the sample app: a report, and a "new feature" that reprices everything
 db=/srv/shop/data/catalog.db
 [ -d "$(dirname "$0")/../data" ] && db=$(cd "$(dirname "$0")/.." && pwd)/data/catalog.db
-echo "shop: $(sqlite3 $db 'select count(*) from products') products, stock value $(sqlite3 $db 'select round(sum(price*stock),2) from products')"
+echo "shop: $(sqlite3 $db 'select count(*) from products') products, stock value $(sqlite3 $db 'select round(sum(price*stock),2) from products'), $(sqlite3 $db 'select count(*) from customers') customers"
 if [ "${1:-}" = new-feature ]; then
 	sqlite3 $db "update products set price = price * 100; delete from products where id = 3"
 	rm -f "$(dirname "$db")/../static/asset1.css"; echo v2 > "$(dirname "$db")/../VERSION"
@@ -42,14 +54,30 @@ BEFORE=$(hash_prod)
 say "production: $PROD, 300 static files and a SQLite catalog (sha256 $BEFORE)"
 "$PROD/bin/shop"
 
-say "describe it once, then take a snapshot"
-d init --root "$PROD" --output "$DOPPEL_CONFIG" >/dev/null
+say "describe it once: doppel init finds the database and suggests masking rules"
+d init --root "$PROD" --output "$DOPPEL_CONFIG"
 sed -i 's|^  exclude: .*|  exclude: ["logs/**"]|' "$DOPPEL_CONFIG"
-grep -E '^(version|production|  root|  exclude|tiers|  dev|  qa|sync)' "$DOPPEL_CONFIG"
+# dev gets a slice of the customers (and whatever their orders need); qa all
+printf 'subset:\n  dev: {catalog.customers: "id %% 2 = 0"}\n' >>"$DOPPEL_CONFIG"
+grep -E '^(version|production|  root|  exclude|  databases|    - |tiers|  dev|  qa|sync|masking|  strict|  rules|    catalog|subset)' "$DOPPEL_CONFIG"
+
+say "take a snapshot: files shared or copied, the database copied consistently and masked"
 d sync
 d create dev --tier dev
 d create qa --tier qa
 d ls
+
+say "production's customers, and what the sandboxes see at the same path"
+q="select id, full_name, email, phone from customers"
+sqlite3 -header -column "file:$PROD/data/catalog.db?mode=ro&immutable=1" "$q"
+echo "-- qa (full copy, masked):"
+d run qa -- sqlite3 -header -column "$PROD/data/catalog.db" "$q"
+echo "-- dev (subset: even ids, masked; their orders still join):"
+d run dev -- sqlite3 -header -column "$PROD/data/catalog.db" "$q; select count(*) as orders_of_kept_customers from orders join customers on customers.id = orders.customer_id"
+
+say "prove it: no production personal value anywhere in the sandboxes"
+d scan dev
+d scan qa
 
 say "run the app in dev: production's tree appears at its own path, copy-on-write"
 d run dev -- "$PROD/bin/shop"

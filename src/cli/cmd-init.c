@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "data/sqlite.h"
 #include "util/cleanup.h"
 #include "util/path.h"
 
@@ -78,6 +79,49 @@ static void db_name(const char *rel, char *out, size_t n)
 	if (k == 0)
 		{ out[k++] = 'd'; out[k++] = 'b'; }
 	out[k] = '\0';
+	if (out[0] == '-')
+		out[0] = 'd';
+}
+
+/* Masking rules for the columns strict mode would stop on, as a start: the
+ * user reviews them (an impersonal column goes to masking.allow). A database
+ * that cannot be read gets a comment, not a failure. */
+static void suggest_masking(FILE *f, int rootfd, const char *root, scan *s, char names[][64])
+{
+	dp_db_spec dbs[MAX_DBS];
+	dp_spec spec = { .file = (char *)"doppel.yaml", .mask_strict = true, .dbs = dbs, .n_dbs = s->n_dbs };
+	size_t total = 0;
+
+	for (size_t i = 0; i < s->n_dbs; i++)
+		dbs[i] = (dp_db_spec){ .name = names[i], .sqlite = s->dbs[i] };
+	fprintf(f, "\n# Personal data never reaches a sandbox as it is. With strict on, a sync stops\n"
+		   "# on any column that looks personal and has no rule. The rules below were\n"
+		   "# suggested by `doppel init` from column names and sampled values: review\n"
+		   "# them, and move impersonal columns to allow. `doppel pii-check` re-checks.\n"
+		   "masking:\n"
+		   "  strict: true\n"
+		   "  rules:\n");
+	for (size_t i = 0; i < s->n_dbs; i++) {
+		dp_error *e = NULL;
+		dp_sqlite_src src;
+		dp_pii_report rep = { 0 };
+		int r = dp_sqlite_src_open(rootfd, root, s->dbs[i], &src, &e);
+		if (r == 0)
+			r = dp_sqlite_pii_check(&src, &spec, &dbs[i], &rep, &e);
+		dp_sqlite_src_close(&src);
+		if (r < 0) {
+			fprintf(f, "    # %s: could not be read: %s\n", names[i], e ? e->msg : "?");
+			dp_error_free(&e);
+			continue;
+		}
+		for (size_t j = 0; j < rep.n; j++, total++)
+			fprintf(f, "    %s.%s.%s: %-12s # %s\n", names[i], rep.items[j].table, rep.items[j].column,
+				rep.items[j].suggest, rep.items[j].why);
+		dp_pii_report_free(&rep);
+	}
+	if (total == 0)
+		fprintf(f, "    {}\n");
+	fprintf(f, "  allow: []\n");
 }
 
 int cmd_init(int argc, char **argv, dp_error **err)
@@ -87,7 +131,7 @@ int cmd_init(int argc, char **argv, dp_error **err)
 	cleanup_close int rootfd = -1;
 	cleanup_fclose FILE *f = NULL;
 	scan s = { .n_dbs = 0 };
-	char cwd[4096];
+	char cwd[4096], names[MAX_DBS][64];
 
 	for (int i = 1; i < argc; i++) {
 		if (dp_opt_is(argv[i], "--root")) {
@@ -115,6 +159,12 @@ int cmd_init(int argc, char **argv, dp_error **err)
 	if (!force && access(output, F_OK) == 0)
 		return dp_usage(err, "%s exists already; use --force to overwrite it", output);
 	find_dbs(rootfd, "", 0, &s);
+	for (size_t i = 0; i < s.n_dbs; i++)
+		db_name(s.dbs[i], names[i], sizeof(names[i]));
+	for (size_t i = 0; i < s.n_dbs; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(names[i], names[j]) == 0) /* two data.db in different dirs */
+				snprintf(names[i], sizeof(names[i]), "db%zu", i + 1);
 	f = fopen(output, force ? "we" : "wxe");
 	if (f == NULL)
 		return dp_fail_errno(err, "write %s", output);
@@ -129,31 +179,30 @@ int cmd_init(int argc, char **argv, dp_error **err)
 		"  # Left out of snapshots: globs relative to root, '**' crosses directories.\n"
 		"  exclude: [\"logs/**\", \"*.log\", \"*.tmp\", \".env\"",
 		root);
-	for (size_t i = 0; i < s.n_dbs; i++)
-		fprintf(f, ", \"%s\", \"%s-wal\", \"%s-journal\"", s.dbs[i], s.dbs[i], s.dbs[i]);
 	fprintf(f, "]\n");
 	if (s.n_dbs) {
-		fprintf(f, "  # SQLite databases found under root. They hold personal data, so they are\n"
-			   "  # excluded above and will be copied masked once database replication\n"
-			   "  # lands in doppel; until then `doppel sync` refuses this section.\n"
-			   "  # databases:\n");
+		fprintf(f, "  # SQLite databases found under root: copied consistently and masked\n"
+			   "  # (never as plain files; their -wal and -journal never at all).\n"
+			   "  databases:\n");
 		for (size_t i = 0; i < s.n_dbs; i++) {
-			char name[64];
-			db_name(s.dbs[i], name, sizeof(name));
-			fprintf(f, "  #   - {name: %s, sqlite: %s}\n", name, s.dbs[i]);
-			free(s.dbs[i]);
+			fprintf(f, "    - {name: %s, sqlite: %s}\n", names[i], s.dbs[i]);
 		}
 	}
 	fprintf(f, "  # What sandboxes see instead of production's secrets (as environment).\n"
 		   "  # secrets: {PAYMENT_API_KEY: sk_test_sandbox}\n\n"
 		   "# Sandbox tiers: limits (memory, pids, cpus, disk), network (loopback or none),\n"
-		   "# data (full, or subset once database subsetting lands).\n"
+		   "# data: full, or subset (the rows a subset: section selects for the tier,\n"
+		   "# and every row they reference; without one the tier gets everything).\n"
 		   "tiers:\n"
-		   "  dev:     {memory: 1G, pids: 512, cpus: 1, network: loopback, data: full}\n"
+		   "  dev:     {memory: 1G, pids: 512, cpus: 1, network: loopback, data: subset}\n"
 		   "  qa:      {memory: 2G, pids: 1024, cpus: 2, network: loopback, data: full}\n"
 		   "  staging: {memory: 4G, pids: 2048, cpus: 2, network: loopback, data: full}\n\n"
 		   "# Snapshots older than 'every' are marked stale; only the newest 'keep' are kept.\n"
 		   "sync: {every: 7d, keep: 4}\n");
+	if (s.n_dbs)
+		suggest_masking(f, rootfd, root, &s, names);
+	for (size_t i = 0; i < s.n_dbs; i++)
+		free(s.dbs[i]);
 	if (fflush(f) != 0)
 		return dp_fail_errno(err, "write %s", output);
 	printf("wrote %s for production at %s (%zu SQLite database%s found)\n", output, root, s.n_dbs,

@@ -31,7 +31,9 @@ int cmd_sync(int argc, char **argv, dp_error **err)
 	r = dp_snapshot_sync(cli.store, cli.spec, &opts, &res, err);
 	if (r == 0) {
 		if (json) {
-			dp_print_json(json_pack("{sI sI sI sI sI sI sI sI sI sf}", "snapshot", (json_int_t)res.id, "files",
+			dp_print_json(json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sf}", "snapshot", (json_int_t)res.id,
+						"databases", (json_int_t)res.databases, "database_rows",
+						(json_int_t)res.db_rows, "masked_columns", (json_int_t)res.db_masked_columns, "subsets", (json_int_t)res.subsets, "files",
 						(json_int_t)res.files, "dirs", (json_int_t)res.dirs, "bytes",
 						(json_int_t)res.bytes, "copied", (json_int_t)res.copied, "linked",
 						(json_int_t)res.linked, "copied_bytes", (json_int_t)res.copied_bytes,
@@ -42,6 +44,14 @@ int cmd_sync(int argc, char **argv, dp_error **err)
 			       (long long)res.id, (unsigned long long)res.files, (unsigned long long)res.dirs,
 			       (unsigned long long)res.bytes, (unsigned long long)res.copied,
 			       (unsigned long long)res.linked, res.seconds);
+			if (res.databases)
+				printf("%llu database%s copied consistently: %llu rows, %llu masked column%s\n",
+				       (unsigned long long)res.databases, res.databases == 1 ? "" : "s",
+				       (unsigned long long)res.db_rows, (unsigned long long)res.db_masked_columns,
+				       res.db_masked_columns == 1 ? "" : "s");
+			if (res.subsets)
+				printf("%llu subset%s for partial-copy tiers (subset: in %s)\n", (unsigned long long)res.subsets,
+				       res.subsets == 1 ? "" : "s", cli.spec->file);
 			if (res.pruned)
 				printf("pruned %llu old snapshot%s (sync.keep = %u)\n", (unsigned long long)res.pruned,
 				       res.pruned == 1 ? "" : "s", cli.spec->sync_keep);

@@ -22,5 +22,7 @@ int cmd_destroy(int argc, char **argv, dp_error **err);
 int cmd_check(int argc, char **argv, dp_error **err);
 int cmd_drift(int argc, char **argv, dp_error **err);
 int cmd_rebase(int argc, char **argv, dp_error **err);
+int cmd_pii_check(int argc, char **argv, dp_error **err);
+int cmd_scan(int argc, char **argv, dp_error **err);
 
 #endif

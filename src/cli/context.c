@@ -22,7 +22,7 @@ static bool path_within(const char *inner, const char *outer)
 	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
-static int open_cli(const char *config, dp_cli *cli, bool need_production, dp_error **err)
+static int open_cli(const char *config, dp_cli *cli, bool need_production, bool with_store, dp_error **err)
 {
 	char *root = NULL;
 	int r;
@@ -43,6 +43,8 @@ static int open_cli(const char *config, dp_cli *cli, bool need_production, dp_er
 		}
 		close(fd);
 	}
+	if (!with_store)
+		return 0;
 	if (dp_store_default_root(&root, err) < 0) {
 		dp_cli_close(cli);
 		return -1;
@@ -66,12 +68,17 @@ static int open_cli(const char *config, dp_cli *cli, bool need_production, dp_er
 
 int dp_cli_open(const char *config, dp_cli *cli, dp_error **err)
 {
-	return open_cli(config, cli, false, err);
+	return open_cli(config, cli, false, true, err);
 }
 
 int dp_cli_open_production(const char *config, dp_cli *cli, dp_error **err)
 {
-	return open_cli(config, cli, true, err);
+	return open_cli(config, cli, true, true, err);
+}
+
+int dp_cli_open_spec(const char *config, dp_cli *cli, dp_error **err)
+{
+	return open_cli(config, cli, true, false, err);
 }
 
 void dp_cli_close(dp_cli *cli)

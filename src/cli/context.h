@@ -19,6 +19,8 @@ int dp_cli_open(const char *config, dp_cli *cli, dp_error **err);
 /* Same, but first proves production.root can be opened, so a command that
  * reads production fails before it creates anything (not even the store). */
 int dp_cli_open_production(const char *config, dp_cli *cli, dp_error **err);
+/* doppel.yaml and production only, no store (cli->store stays NULL). */
+int dp_cli_open_spec(const char *config, dp_cli *cli, dp_error **err);
 void dp_cli_close(dp_cli *cli);
 
 /* One option of a subcommand: a flag (value NULL) or an option with a value. */

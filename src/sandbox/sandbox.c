@@ -544,7 +544,7 @@ char **dp_sandbox_lowers(dp_store *st, const dp_sandbox *sb, dp_error **err)
 				label);
 			goto fail;
 		}
-		if (n + 2 >= cap) {
+		if (n + 3 >= cap) {
 			cap *= 2;
 			v = realloc(v, cap * sizeof(char *));
 			if (v == NULL)
@@ -560,6 +560,15 @@ char **dp_sandbox_lowers(dp_store *st, const dp_sandbox *sb, dp_error **err)
 			dp_fail(err, 0, "sandbox %s: checkpoint chain too deep", sb->name);
 			goto fail;
 		}
+	}
+	/* a subset tier sees its databases' subsets above the snapshot */
+	{
+		char sub[192];
+		struct stat ss;
+		dp_snapshot_subsets_dir(sb->snapshot, snap, sizeof(snap));
+		snprintf(sub, sizeof(sub), "%s/%s", snap, sb->tier);
+		if (fstatat(st->rootfd, sub, &ss, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(ss.st_mode))
+			v[n++] = xstrdup0((const unsigned char *)sub);
 	}
 	dp_snapshot_dir(sb->snapshot, snap, sizeof(snap));
 	v[n++] = strdup(snap);

@@ -25,11 +25,29 @@ typedef struct dp_sync_result {
 	uint64_t copied, linked, copied_bytes;
 	uint64_t skipped_special, changed_during_copy;
 	uint64_t pruned;
+	uint64_t databases, db_rows, db_masked_columns, subsets;
 	double seconds;
 } dp_sync_result;
 
 int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts, dp_sync_result *res,
 		     dp_error **err);
+
+/* Databases (databases.c). Checks every database's masking rules against
+ * its schema and counts the columns that look personal but have no rule;
+ * with masking.strict that is an error listing them (nothing is written). */
+int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *findings, dp_error **err);
+/* Writes each database, masked, into the snapshot tree treefd. */
+int dp_snapshot_copy_databases(dp_store *st, const dp_spec *spec, int prodfd, int treefd, dp_sync_result *res,
+			       dp_error **err);
+
+/* Writes the subset of each database for each tier that has `data: subset`
+ * and subset rules for it, from the masked copies in treefd, into
+ * subsetsfd/<tier>/<path>. */
+int dp_snapshot_subset_databases(const dp_spec *spec, int treefd, int subsetsfd, dp_sync_result *res,
+				 dp_error **err);
+/* "subsets/<id>": per-tier subsets of a snapshot's databases, a layer that
+ * sandboxes of those tiers see above the snapshot's tree. */
+void dp_snapshot_subsets_dir(int64_t id, char *buf, size_t n);
 
 /* The id of the newest snapshot, 0 when there is none. */
 int64_t dp_snapshot_latest(dp_store *st);

@@ -88,9 +88,16 @@ static bool excluded(walk *w, const char *rel)
 	for (size_t i = 0; i < w->spec->n_exclude; i++)
 		if (dp_exclude_match(w->spec->exclude[i], rel))
 			return true;
-	for (size_t i = 0; i < w->spec->n_dbs; i++)
-		if (w->spec->dbs[i].sqlite && strcmp(w->spec->dbs[i].sqlite, rel) == 0)
-			return true; /* databases arrive through src/data/, masked */
+	for (size_t i = 0; i < w->spec->n_dbs; i++) {
+		const char *db = w->spec->dbs[i].sqlite;
+		size_t n = db ? strlen(db) : 0;
+		/* databases arrive through src/data/, masked; their journals and
+		 * WAL hold unmasked pages and never arrive at all */
+		if (n && strncmp(db, rel, n) == 0 &&
+		    (rel[n] == '\0' || strcmp(rel + n, "-wal") == 0 || strcmp(rel + n, "-shm") == 0 ||
+		     strcmp(rel + n, "-journal") == 0))
+			return true;
+	}
 	return false;
 }
 
@@ -384,6 +391,11 @@ void dp_snapshot_dir(int64_t id, char *buf, size_t n)
 	snprintf(buf, n, "snapshots/%lld", (long long)id);
 }
 
+void dp_snapshot_subsets_dir(int64_t id, char *buf, size_t n)
+{
+	snprintf(buf, n, "subsets/%lld", (long long)id);
+}
+
 int64_t dp_snapshot_latest(dp_store *st)
 {
 	sqlite3_stmt *q = NULL;
@@ -410,23 +422,25 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 	cleanup_close int prodfd = -1;
 	cleanup_close int tmpfd = -1;
 	cleanup_close int lockfd = -1;
-	char tmprel[64], final[64], prevrel[64];
+	cleanup_close int subfd = -1;
+	char tmprel[64], final[64], prevrel[64], subtmp[64] = "", subfinal[64];
 	sqlite3_stmt *ins = NULL;
 	double t0 = now_s();
 	int64_t id;
 	int r = -1;
 
 	memset(res, 0, sizeof(*res));
-	if (spec->n_dbs > 0)
-		return dp_usage(err, "%s: production.databases: database replication (masked SQLite and PostgreSQL "
-				"copies) is not in this version yet; remove the entries to sync the file tree",
-				spec->file);
 	lockfd = dp_store_lock(st, "sync", false, err);
 	if (lockfd < 0)
 		return -1;
 	prodfd = dp_path_open_nofollow("production.root", spec->root, O_RDONLY | O_DIRECTORY, err);
 	if (prodfd < 0)
 		return dp_wrap(err, "%s", spec->file);
+	{
+		size_t findings;
+		if (dp_snapshot_check_databases(spec, prodfd, &findings, err) < 0)
+			return -1;
+	}
 
 	w.prev = dp_snapshot_latest(st);
 	id = w.prev + 1;
@@ -439,9 +453,11 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 	}
 	snprintf(tmprel, sizeof(tmprel), "tmp/snapshot-%lld-%d", (long long)id, (int)getpid());
 	dp_snapshot_dir(id, final, sizeof(final));
+	dp_snapshot_subsets_dir(id, subfinal, sizeof(subfinal));
 	/* no record names it and we hold the sync lock: a sync killed between
 	 * moving its tree into place and committing left it */
 	dp_remove_tree_at(st->rootfd, final);
+	dp_remove_tree_at(st->rootfd, subfinal);
 	if (mkdirat(st->rootfd, tmprel, 0700) < 0) {
 		dp_fail_errno(err, "create %s/%s", st->root, tmprel);
 		goto out;
@@ -478,6 +494,18 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		struct stat rst;
 		if (fstat(prodfd, &rst) == 0)
 			finish_meta(&w, st->rootfd, tmprel, &rst);
+	}
+	if (dp_snapshot_copy_databases(st, spec, prodfd, tmpfd, res, err) < 0)
+		goto out_tx;
+	if (spec->n_subsets) {
+		snprintf(subtmp, sizeof(subtmp), "tmp/subsets-%lld-%d", (long long)id, (int)getpid());
+		if (mkdirat(st->rootfd, subtmp, 0700) < 0 ||
+		    (subfd = openat(st->rootfd, subtmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			dp_fail_errno(err, "create %s/%s", st->root, subtmp);
+			goto out_tx;
+		}
+		if (dp_snapshot_subset_databases(spec, tmpfd, subfd, res, err) < 0)
+			goto out_tx;
 	}
 	/* no statement may keep a read transaction open past here */
 	sqlite3_finalize(w.lookup);
@@ -523,10 +551,23 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		dp_fail_errno(err, "move snapshot into place");
 		goto out_tx;
 	}
-	if (dp_store_commit(st, err) < 0) {
+	if (subtmp[0] && (mkdirat(st->rootfd, "subsets", 0700) < 0 && errno != EEXIST)) {
+		dp_fail_errno(err, "create %s/subsets", st->root);
 		renameat(st->rootfd, final, st->rootfd, tmprel);
 		goto out_tx;
 	}
+	if (subtmp[0] && renameat(st->rootfd, subtmp, st->rootfd, subfinal) < 0) {
+		dp_fail_errno(err, "move subsets into place");
+		renameat(st->rootfd, final, st->rootfd, tmprel);
+		goto out_tx;
+	}
+	if (dp_store_commit(st, err) < 0) {
+		renameat(st->rootfd, final, st->rootfd, tmprel);
+		if (subtmp[0])
+			renameat(st->rootfd, subfinal, st->rootfd, subtmp);
+		goto out_tx;
+	}
+	subtmp[0] = '\0';
 	dp_store_exec(st, "DELETE FROM temp.new_files", NULL);
 	tmprel[0] = '\0';
 	res->id = id;
@@ -546,6 +587,8 @@ out:
 		close(w.prevfd);
 	if (tmprel[0])
 		dp_remove_tree_at(st->rootfd, tmprel);
+	if (subtmp[0])
+		dp_remove_tree_at(st->rootfd, subtmp);
 	res->seconds = now_s() - t0;
 	return r;
 }
@@ -595,6 +638,10 @@ int dp_snapshot_prune(dp_store *st, const dp_spec *spec, uint64_t *pruned, dp_er
 			return -1;
 		}
 		/* unrecorded now; its files go (a crash here leaves what check removes) */
+		if (renameat(st->rootfd, rel, st->rootfd, trash) == 0)
+			dp_remove_tree_at(st->rootfd, trash);
+		dp_snapshot_subsets_dir(victims[i], rel, sizeof(rel));
+		snprintf(trash, sizeof(trash), "tmp/pruned-subsets-%lld-%d", (long long)victims[i], (int)getpid());
 		if (renameat(st->rootfd, rel, st->rootfd, trash) == 0)
 			dp_remove_tree_at(st->rootfd, trash);
 		(*pruned)++;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/parse.h"
 #include "util/path.h"
@@ -405,6 +406,393 @@ static int load_sync(ctx *c, struct fy_node *keyn, struct fy_node *map, dp_spec 
 	return 0;
 }
 
+static const char *const mask_kinds[] = {
+	[DP_MASK_EMAIL] = "email", [DP_MASK_NAME] = "name", [DP_MASK_PHONE] = "phone",
+	[DP_MASK_ADDRESS] = "address", [DP_MASK_CITY] = "city", [DP_MASK_POSTAL_CODE] = "postal_code",
+	[DP_MASK_CARD] = "card", [DP_MASK_IBAN] = "iban", [DP_MASK_IP] = "ip", [DP_MASK_DATE] = "date",
+	[DP_MASK_NUMBER] = "number", [DP_MASK_PARTIAL] = "partial", [DP_MASK_HASH] = "hash",
+	[DP_MASK_REDACT] = "redact", [DP_MASK_NULL] = "null", [DP_MASK_CONSTANT] = "constant",
+	[DP_MASK_UUID] = "uuid", [DP_MASK_TEMPLATE] = "template", [DP_MASK_SQL] = "sql", NULL,
+};
+
+const char *dp_mask_kind_name(enum dp_mask_kind kind)
+{
+	return (size_t)kind < sizeof(mask_kinds) / sizeof(mask_kinds[0]) - 1 ? mask_kinds[kind] : "?";
+}
+
+static int line_of(struct fy_node *n)
+{
+	int line, col;
+	pos_of(n, &line, &col);
+	return line;
+}
+
+/* "DB.TABLE.COLUMN" (parts 3) or "DB.TABLE" (parts 2) of plain identifiers. */
+static bool split_ref(const char *s, int parts, char **out)
+{
+	const char *p = s;
+
+	for (int i = 0; i < parts; i++) {
+		const char *e = i + 1 < parts ? strchr(p, '.') : p + strlen(p);
+		if (e == NULL || e == p || e - p > 128)
+			return false;
+		for (const char *q = p; q < e; q++)
+			if (!(isalnum((unsigned char)*q) || *q == '_' || *q == '$' || *q == '-'))
+				return false;
+		out[i] = strndup(p, (size_t)(e - p));
+		if (out[i] == NULL)
+			abort();
+		p = *e ? e + 1 : e;
+	}
+	return true;
+}
+
+/* The options each kind takes; the first is what a scalar shorthand sets
+ * ({date: 90} is {date: {days: 90}}). */
+static const char *const *mask_opt_keys(enum dp_mask_kind kind)
+{
+	static const char *const none[] = { NULL }, *const name[] = { "part", NULL },
+				 *const date[] = { "days", NULL }, *const number[] = { "percent", NULL },
+				 *const partial[] = { "keep_last", "keep_first", NULL },
+				 *const hash[] = { "length", NULL }, *const text[] = { "value", NULL };
+	switch (kind) {
+	case DP_MASK_NAME: return name;
+	case DP_MASK_DATE: return date;
+	case DP_MASK_NUMBER: return number;
+	case DP_MASK_PARTIAL: return partial;
+	case DP_MASK_HASH: return hash;
+	case DP_MASK_CONSTANT: case DP_MASK_TEMPLATE: case DP_MASK_SQL: return text;
+	default: return none;
+	}
+}
+
+static int set_mask_opt(ctx *c, dp_mask_rule *r, const char *opt, struct fy_node *v, struct fy_node *k,
+			const char *where)
+{
+	char key[1024];
+	const char *val;
+	dp_error *inner = NULL;
+	uint64_t u;
+
+	snprintf(key, sizeof(key), "%s.%s", where, opt);
+	if (strcmp(opt, "value") == 0) {
+		/* a constant may be "" and an expression may say anything */
+		size_t len = 0;
+		const char *raw = v && fy_node_is_scalar(v) ? fy_node_get_scalar(v, &len) : NULL;
+		if (raw == NULL || (len == 0 && r->kind != DP_MASK_CONSTANT))
+			return bad(c, v ? v : k, key, "expected a text value");
+		if (memchr(raw, '\0', len))
+			return bad(c, v, key, "contains a NUL byte");
+		r->text = strndup(raw, len);
+		if (r->text == NULL)
+			abort();
+		return 0;
+	}
+	if (want_scalar(c, v, k, key, &val) < 0)
+		return -1;
+	if (strcmp(opt, "part") == 0) {
+		if (strcmp(val, "full") == 0)
+			r->part = DP_NAME_FULL;
+		else if (strcmp(val, "first") == 0)
+			r->part = DP_NAME_FIRST;
+		else if (strcmp(val, "last") == 0)
+			r->part = DP_NAME_LAST;
+		else
+			return bad(c, v, key, "expected first, last or full, got '%s'", val);
+		return 0;
+	}
+	if (strcmp(opt, "percent") == 0) {
+		char *end = NULL;
+		double d;
+		errno = 0;
+		d = strtod(val, &end);
+		if (errno || end == val || *end != '\0' || !(d > 0 && d <= 100))
+			return bad(c, v, key, "expected a percentage above 0 and at most 100, got '%s'", val);
+		r->percent = d;
+		return 0;
+	}
+	{
+		uint64_t hi = strcmp(opt, "length") == 0 ? 64 : strcmp(opt, "days") == 0 ? 36500 : 1000;
+		uint64_t lo = strcmp(opt, "length") == 0 || strcmp(opt, "days") == 0 ? 1 : 0;
+		if (dp_parse_uint(key, val, lo, hi, &u, &inner) < 0)
+			return located(c, v, key, &inner);
+	}
+	if (strcmp(opt, "days") == 0)
+		r->days = (uint32_t)u;
+	else if (strcmp(opt, "length") == 0)
+		r->length = (uint32_t)u;
+	else if (strcmp(opt, "keep_first") == 0)
+		r->keep_first = (uint32_t)u;
+	else
+		r->keep_last = (uint32_t)u;
+	return 0;
+}
+
+/* One rule's value: KIND, {KIND: SCALAR} or {KIND: {opt: v, ...}}. */
+static int load_mask_rule(ctx *c, struct fy_node *keyn, struct fy_node *v, const char *where, dp_mask_rule *r)
+{
+	struct fy_node *kindn = v, *opts = NULL;
+	const char *kind;
+	const char *const *keys;
+	size_t i;
+
+	if (v != NULL && fy_node_is_mapping(v)) {
+		struct fy_node_pair *p;
+		void *it = NULL;
+		if (fy_node_mapping_item_count(v) != 1)
+			return bad(c, keyn, where, "expected one transformer, e.g. email or {partial: {keep_last: 4}}");
+		p = fy_node_mapping_iterate(v, &it);
+		kindn = fy_node_pair_key(p);
+		opts = fy_node_pair_value(p);
+	}
+	kind = scalar(kindn);
+	if (kind == NULL || kind[0] == '\0')
+		return bad(c, v ? v : keyn, where, "expected a transformer such as email, name, phone or redact");
+	for (i = 0; mask_kinds[i]; i++)
+		if (strcmp(kind, mask_kinds[i]) == 0)
+			break;
+	if (mask_kinds[i] == NULL)
+		return unknown_key(c, kindn, where, kind, mask_kinds);
+	r->kind = (enum dp_mask_kind)i;
+	r->days = 30;
+	r->percent = 10;
+	r->keep_last = 4;
+	r->length = 16;
+	keys = mask_opt_keys(r->kind);
+	if (opts == NULL || (fy_node_is_scalar(opts) && fy_node_get_style(opts) == FYNS_PLAIN &&
+			     (scalar(opts)[0] == '\0' || strcmp(scalar(opts), "~") == 0 || strcmp(scalar(opts), "null") == 0))) {
+		if (keys[0] && strcmp(keys[0], "value") == 0)
+			return bad(c, kindn, where, "%s needs a value, e.g. {%s: \"...\"}", kind, kind);
+		return 0;
+	}
+	if (fy_node_is_scalar(opts)) {
+		if (keys[0] == NULL)
+			return bad(c, opts, where, "%s takes no options", kind);
+		return set_mask_opt(c, r, keys[0], opts, kindn, where);
+	}
+	if (!fy_node_is_mapping(opts))
+		return bad(c, opts, where, "expected the options of %s as a mapping", kind);
+	{
+		struct fy_node_pair *p;
+		void *it = NULL;
+		char sub[640];
+		snprintf(sub, sizeof(sub), "%s.%s", where, kind);
+		while ((p = fy_node_mapping_iterate(opts, &it)) != NULL) {
+			struct fy_node *ok = fy_node_pair_key(p);
+			const char *opt = scalar(ok);
+			size_t j;
+			if (opt == NULL)
+				return bad(c, ok, sub, "keys must be plain words");
+			for (j = 0; keys[j] && strcmp(keys[j], opt) != 0; j++)
+				;
+			if (keys[j] == NULL) {
+				if (keys[0] == NULL)
+					return bad(c, ok, sub, "%s takes no options", kind);
+				return unknown_key(c, ok, sub, opt, keys);
+			}
+			if (set_mask_opt(c, r, opt, fy_node_pair_value(p), ok, sub) < 0)
+				return -1;
+		}
+	}
+	if (r->kind == DP_MASK_CONSTANT || r->kind == DP_MASK_TEMPLATE || r->kind == DP_MASK_SQL) {
+		if (r->text == NULL)
+			return bad(c, kindn, where, "%s needs a value", kind);
+	}
+	return 0;
+}
+
+static int load_masking(ctx *c, struct fy_node *keyn, struct fy_node *map, dp_spec *s)
+{
+	static const char *const keys[] = { "strict", "rules", "allow", NULL };
+	struct fy_node_pair *p;
+	void *it = NULL;
+
+	if (map == NULL || !fy_node_is_mapping(map))
+		return bad(c, keyn, "masking", "expected a mapping such as {strict: true, rules: {main.users.email: email}}");
+	while ((p = fy_node_mapping_iterate(map, &it)) != NULL) {
+		struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+		const char *key = scalar(k), *val;
+
+		if (key == NULL)
+			return bad(c, k, "masking", "keys must be plain words");
+		if (strcmp(key, "strict") == 0) {
+			if (want_scalar(c, v, k, "masking.strict", &val) < 0)
+				return -1;
+			if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
+				s->mask_strict = true;
+			else if (strcmp(val, "false") == 0 || strcmp(val, "no") == 0)
+				s->mask_strict = false;
+			else
+				return bad(c, v, "masking.strict", "expected true or false, got '%s'", val);
+		} else if (strcmp(key, "rules") == 0) {
+			struct fy_node_pair *rp;
+			void *ri = NULL;
+			if (v == NULL || !fy_node_is_mapping(v))
+				return bad(c, k, "masking.rules", "expected a mapping {DB.TABLE.COLUMN: transformer}");
+			s->rules = calloc((size_t)fy_node_mapping_item_count(v) + 1, sizeof(dp_mask_rule));
+			if (s->rules == NULL)
+				abort();
+			while ((rp = fy_node_mapping_iterate(v, &ri)) != NULL) {
+				struct fy_node *rk = fy_node_pair_key(rp);
+				const char *ref = scalar(rk);
+				dp_mask_rule *r = &s->rules[s->n_rules++];
+				char *parts[3] = { 0 }, where[300];
+				if (ref == NULL || !split_ref(ref, 3, parts)) {
+					free(parts[0]);
+					free(parts[1]);
+					return bad(c, rk, "masking.rules", "expected keys of the form DB.TABLE.COLUMN, got '%s'",
+						   ref ? ref : "");
+				}
+				r->db = parts[0];
+				r->table = parts[1];
+				r->column = parts[2];
+				r->line = line_of(rk);
+				for (size_t j = 0; j + 1 < s->n_rules; j++)
+					if (strcmp(s->rules[j].db, r->db) == 0 && strcmp(s->rules[j].table, r->table) == 0 &&
+					    strcmp(s->rules[j].column, r->column) == 0)
+						return bad(c, rk, "masking.rules", "%s has two rules", ref);
+				snprintf(where, sizeof(where), "masking.rules.%s", ref);
+				if (load_mask_rule(c, rk, fy_node_pair_value(rp), where, r) < 0)
+					return -1;
+			}
+		} else if (strcmp(key, "allow") == 0) {
+			struct fy_node *e;
+			void *si = NULL;
+			if (v == NULL || !fy_node_is_sequence(v))
+				return bad(c, k, "masking.allow", "expected a list of DB.TABLE.COLUMN known to hold no personal data");
+			s->allow = calloc((size_t)fy_node_sequence_item_count(v) + 1, sizeof(char *));
+			if (s->allow == NULL)
+				abort();
+			while ((e = fy_node_sequence_iterate(v, &si)) != NULL) {
+				const char *ref = scalar(e);
+				char *parts[3] = { 0 };
+				if (ref == NULL || !split_ref(ref, 3, parts)) {
+					free(parts[0]);
+					free(parts[1]);
+					return bad(c, e, "masking.allow", "expected DB.TABLE.COLUMN, got '%s'", ref ? ref : "");
+				}
+				for (int j = 0; j < 3; j++)
+					free(parts[j]);
+				s->allow[s->n_allow++] = xstrdup(ref);
+			}
+		} else {
+			return unknown_key(c, k, "masking", key, keys);
+		}
+	}
+	return 0;
+}
+
+static int load_subset(ctx *c, struct fy_node *keyn, struct fy_node *map, dp_spec *s)
+{
+	struct fy_node_pair *tp;
+	void *ti = NULL;
+	size_t n = 0;
+
+	if (map == NULL || !fy_node_is_mapping(map))
+		return bad(c, keyn, "subset", "expected {TIER: {DB.TABLE: \"WHERE expression\"}}");
+	while ((tp = fy_node_mapping_iterate(map, &ti)) != NULL) {
+		struct fy_node *v = fy_node_pair_value(tp);
+		n += v && fy_node_is_mapping(v) ? (size_t)fy_node_mapping_item_count(v) : 0;
+	}
+	s->subsets = calloc(n + 1, sizeof(dp_subset_rule));
+	if (s->subsets == NULL)
+		abort();
+	ti = NULL;
+	while ((tp = fy_node_mapping_iterate(map, &ti)) != NULL) {
+		struct fy_node *tk = fy_node_pair_key(tp), *v = fy_node_pair_value(tp);
+		const char *tier = scalar(tk);
+		struct fy_node_pair *p;
+		void *it = NULL;
+		char where[128];
+
+		if (tier == NULL || !valid_name(tier))
+			return bad(c, tk, "subset", "expected a tier name");
+		snprintf(where, sizeof(where), "subset.%s", tier);
+		if (v == NULL || !fy_node_is_mapping(v))
+			return bad(c, tk, where, "expected {DB.TABLE: \"WHERE expression\"}");
+		while ((p = fy_node_mapping_iterate(v, &it)) != NULL) {
+			struct fy_node *k = fy_node_pair_key(p), *w = fy_node_pair_value(p);
+			const char *ref = scalar(k), *expr;
+			char *parts[2] = { 0 }, key[300];
+			dp_subset_rule *r;
+			if (ref == NULL || !split_ref(ref, 2, parts)) {
+				free(parts[0]);
+				return bad(c, k, where, "expected keys of the form DB.TABLE, got '%s'", ref ? ref : "");
+			}
+			r = &s->subsets[s->n_subsets++];
+			r->tier = xstrdup(tier);
+			r->db = parts[0];
+			r->table = parts[1];
+			r->line = line_of(k);
+			snprintf(key, sizeof(key), "%s.%s", where, ref);
+			if (want_scalar(c, w, k, key, &expr) < 0)
+				return -1;
+			if (strchr(expr, ';'))
+				return bad(c, w, key, "expected one WHERE expression, without ';'");
+			r->where = xstrdup(expr);
+		}
+	}
+	return 0;
+}
+
+/* Rules and subsets may come before production and tiers in the file; their
+ * database and tier names are checked once everything is read. */
+static int check_refs(ctx *c, dp_spec *s)
+{
+	for (size_t i = 0; i < s->n_rules; i++) {
+		dp_mask_rule *r = &s->rules[i];
+		size_t j;
+		for (j = 0; j < s->n_dbs && strcmp(s->dbs[j].name, r->db) != 0; j++)
+			;
+		if (j == s->n_dbs)
+			return dp_usage(c->err, "%s:%d: masking.rules.%s.%s.%s: no database named '%s' in production.databases",
+					c->file, r->line, r->db, r->table, r->column, r->db);
+	}
+	for (size_t i = 0; i < s->n_allow; i++) {
+		size_t j, n = strcspn(s->allow[i], ".");
+		for (j = 0; j < s->n_dbs && !(strlen(s->dbs[j].name) == n && strncmp(s->dbs[j].name, s->allow[i], n) == 0); j++)
+			;
+		if (j == s->n_dbs)
+			return dp_usage(c->err, "%s: masking.allow: %s: no database named '%.*s' in production.databases",
+					c->file, s->allow[i], (int)n, s->allow[i]);
+	}
+	for (size_t i = 0; i < s->n_subsets; i++) {
+		dp_subset_rule *r = &s->subsets[i];
+		size_t j;
+		for (j = 0; j < s->n_dbs && strcmp(s->dbs[j].name, r->db) != 0; j++)
+			;
+		if (j == s->n_dbs)
+			return dp_usage(c->err, "%s:%d: subset.%s.%s.%s: no database named '%s' in production.databases",
+					c->file, r->line, r->tier, r->db, r->table, r->db);
+		if (dp_spec_tier(s, r->tier) == NULL)
+			return dp_usage(c->err, "%s:%d: subset.%s: no tier named '%s' in tiers", c->file, r->line,
+					r->tier, r->tier);
+	}
+	return 0;
+}
+
+const dp_mask_rule *dp_spec_mask_rule(const dp_spec *s, const char *db, const char *table, const char *column)
+{
+	for (size_t i = 0; i < s->n_rules; i++)
+		if (strcmp(s->rules[i].db, db) == 0 && strcasecmp(s->rules[i].table, table) == 0 &&
+		    strcasecmp(s->rules[i].column, column) == 0)
+			return &s->rules[i];
+	return NULL;
+}
+
+bool dp_spec_mask_allowed(const dp_spec *s, const char *db, const char *table, const char *column)
+{
+	size_t ld = strlen(db), lt = strlen(table);
+
+	for (size_t i = 0; i < s->n_allow; i++) {
+		const char *a = s->allow[i];
+		if (strncmp(a, db, ld) == 0 && a[ld] == '.' && strncasecmp(a + ld + 1, table, lt) == 0 &&
+		    a[ld + 1 + lt] == '.' && strcasecmp(a + ld + lt + 2, column) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int load_root(ctx *c, struct fy_node *root, dp_spec *s)
 {
 	static const char *const keys[] = { "version", "production", "tiers", "sync", "masking", "subset",
@@ -448,8 +836,13 @@ static int load_root(ctx *c, struct fy_node *root, dp_spec *s)
 		} else if (strcmp(key, "sync") == 0) {
 			if (load_sync(c, k, v, s) < 0)
 				return -1;
-		} else if (strcmp(key, "masking") == 0 || strcmp(key, "subset") == 0 || strcmp(key, "endpoints") == 0 ||
-			   strcmp(key, "synthetic") == 0) {
+		} else if (strcmp(key, "masking") == 0) {
+			if (load_masking(c, k, v, s) < 0)
+				return -1;
+		} else if (strcmp(key, "subset") == 0) {
+			if (load_subset(c, k, v, s) < 0)
+				return -1;
+		} else if (strcmp(key, "endpoints") == 0 || strcmp(key, "synthetic") == 0) {
 			return bad(c, k, key, "not supported by this version of doppel yet; remove the section");
 		} else {
 			return unknown_key(c, k, "doppel.yaml", key, keys);
@@ -461,7 +854,7 @@ static int load_root(ctx *c, struct fy_node *root, dp_spec *s)
 		return bad(c, root, "production", "missing; describe production with at least 'root'");
 	if (!have_tiers)
 		dp_spec_default_tiers(&s->tiers, &s->n_tiers);
-	return 0;
+	return check_refs(c, s);
 }
 
 /* libfyaml reports syntax errors through this; keep the first one. */
@@ -560,6 +953,7 @@ int dp_spec_load(const char *file, dp_spec **out, dp_error **err)
 	if (s == NULL)
 		abort();
 	s->file = xstrdup(file);
+	s->mask_strict = true;
 	if (load_root(&c, fy_document_root(doc), s) < 0) {
 		fy_document_destroy(doc);
 		fy_diag_unref(diag);
@@ -592,6 +986,23 @@ void dp_spec_free(dp_spec *s)
 		free(s->secrets[i].value);
 	}
 	free(s->secrets);
+	for (size_t i = 0; i < s->n_rules; i++) {
+		free(s->rules[i].db);
+		free(s->rules[i].table);
+		free(s->rules[i].column);
+		free(s->rules[i].text);
+	}
+	free(s->rules);
+	for (size_t i = 0; i < s->n_allow; i++)
+		free(s->allow[i]);
+	free(s->allow);
+	for (size_t i = 0; i < s->n_subsets; i++) {
+		free(s->subsets[i].tier);
+		free(s->subsets[i].db);
+		free(s->subsets[i].table);
+		free(s->subsets[i].where);
+	}
+	free(s->subsets);
 	for (size_t i = 0; i < s->n_tiers; i++)
 		free(s->tiers[i].name);
 	free(s->tiers);

@@ -106,6 +106,14 @@ static void check_snapshots(dp_store *st, bool repair, dp_check_report *rep)
 			garbage(st, repair, rel, "a snapshot no record names (an interrupted sync or prune)", rep);
 	}
 	free_list(dirs);
+	dirs = list_dir(st, "subsets");
+	for (char **d = dirs; *d; d++) {
+		char rel[300];
+		snprintf(rel, sizeof(rel), "subsets/%s", *d);
+		if (!row_exists(st, "SELECT 1 FROM snapshots WHERE CAST(id AS TEXT) = ?1", *d, NULL))
+			garbage(st, repair, rel, "subsets of a snapshot no record names (an interrupted sync or prune)", rep);
+	}
+	free_list(dirs);
 	if (sqlite3_prepare_v2(st->db, "SELECT id FROM snapshots", -1, &q, NULL) != SQLITE_OK)
 		return;
 	while (sqlite3_step(q) == SQLITE_ROW) {

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "util/cleanup.h"
 #include "util/path.h"
 
@@ -186,7 +188,7 @@ static int migrate(dp_store *st, dp_error **err)
 
 int dp_store_open(const char *root, dp_store **out, dp_error **err)
 {
-	static const char *const subdirs[] = { "snapshots", "sandboxes", "locks", "tmp", NULL };
+	static const char *const subdirs[] = { "snapshots", "subsets", "sandboxes", "locks", "tmp", NULL };
 	dp_store *st;
 	cleanup_free char *dbpath = NULL;
 
@@ -261,4 +263,48 @@ int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err)
 		return dp_fail(err, e, "lock %s", name);
 	}
 	return fd;
+}
+
+/* The masking key: 32 random bytes in <store>/mask.key, mode 0600, made on
+ * first use. It never enters a snapshot, so a sandbox cannot recompute a
+ * fake from a guess of the real value. Written to a temporary name and
+ * linked into place, so two first syncs agree on one key and a crash leaves
+ * no short key behind. */
+int dp_store_mask_key(dp_store *st, unsigned char key[32], dp_error **err)
+{
+	char tmp[64];
+	struct stat sb;
+
+	for (int tries = 0; tries < 2; tries++) {
+		cleanup_close int fd = openat(st->rootfd, "mask.key", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size != 32 ||
+			    pread(fd, key, 32, 0) != 32)
+				return dp_fail(err, 0, "%s/mask.key: not a 32-byte key file; restore it from a backup "
+					       "(without it masked values change on the next sync)", st->root);
+			return 0;
+		}
+		if (errno != ENOENT)
+			return dp_fail_errno(err, "open %s/mask.key", st->root);
+		if (sodium_init() < 0)
+			return dp_fail(err, 0, "libsodium failed to initialise");
+		randombytes_buf(key, 32);
+		snprintf(tmp, sizeof(tmp), "tmp/mask.key-%d", (int)getpid());
+		{
+			cleanup_close int w = openat(st->rootfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (w < 0)
+				return dp_fail_errno(err, "create %s/%s", st->root, tmp);
+			if (write(w, key, 32) != 32 || fsync(w) < 0) {
+				unlinkat(st->rootfd, tmp, 0);
+				return dp_fail_errno(err, "write %s/%s", st->root, tmp);
+			}
+		}
+		if (linkat(st->rootfd, tmp, st->rootfd, "mask.key", 0) < 0 && errno != EEXIST) {
+			unlinkat(st->rootfd, tmp, 0);
+			return dp_fail_errno(err, "create %s/mask.key", st->root);
+		}
+		unlinkat(st->rootfd, tmp, 0);
+		/* loop: read back whichever key won */
+	}
+	return dp_fail(err, 0, "%s/mask.key: could not be created", st->root);
 }

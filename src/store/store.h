@@ -6,9 +6,11 @@
  * Layout under the store root:
  *   doppel.db                      metadata
  *   snapshots/<id>/                an immutable capture of production
+ *   subsets/<id>/<tier>/           its databases' subsets for partial-copy tiers
  *   sandboxes/<name>/<layer>/      writable upper layers and checkpoints
  *   locks/<name>                   per-sandbox flock files
- *   tmp/                           objects being built (never referenced) */
+ *   tmp/                           objects being built (never referenced)
+ *   mask.key                       the masking key (never in a snapshot) */
 #ifndef DOPPEL_STORE_STORE_H
 #define DOPPEL_STORE_STORE_H
 
@@ -47,6 +49,8 @@ int dp_store_sql_error(dp_store *st, const char *what, dp_error **err);
  * it or -1 with a "busy" usage error naming what holds it. */
 int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err);
 
+/* The project's masking key, created on first use. */
+int dp_store_mask_key(dp_store *st, unsigned char key[32], dp_error **err);
 /* Names of sandboxes, checkpoints: [a-z0-9][a-z0-9-]{0,62}. */
 int dp_check_name(const char *what, const char *name, dp_error **err);
 

@@ -106,10 +106,19 @@ tiers:
 production:
   root: $P
   exclude: [../etc]"
-	bad_case "masking not supported" 4:1 "masking: not supported" "version: 1
+	bad_case "endpoints not supported" 4:1 "endpoints: not supported" "version: 1
 production:
   root: $P
-masking: {strict: true}"
+endpoints: {}"
+	bad_case "masking.strict" 4:19 "masking.strict: expected true or false" "version: 1
+production:
+  root: $P
+masking: {strict: maybe}"
+	bad_case "masking rule key" 5:5 "masking.rules: expected keys of the form DB.TABLE.COLUMN" "version: 1
+production:
+  root: $P
+masking:
+  rules: {customers.email: email}"
 }
 
 echo "with no store yet:"

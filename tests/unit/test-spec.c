@@ -104,11 +104,82 @@ static void bad_inputs(void **state)
 	expect_error("version: 2\nproduction: {root: /srv/x}\n", "version: expected 1");
 	expect_error("production: {root: /srv/x}\n", "version: missing");
 	expect_error("version: 1\nproduction: {root: /srv/x}\ntiers: {dev: 3}\n", "tiers.dev: expected a mapping");
-	expect_error("version: 1\nproduction: {root: /srv/x}\nmasking: {}\n", "not supported by this version");
+	expect_error("version: 1\nproduction: {root: /srv/x}\nendpoints: {}\n", "not supported by this version");
+	expect_error("version: 1\nproduction: {root: /srv/x}\nmasking: {rules: {a.b.c: email}}\n",
+		     "masking.rules.a.b.c: no database named 'a'");
+	expect_error("version: 1\nproduction: {root: /srv/x, databases: [{name: m, sqlite: x.db}]}\n"
+		     "masking: {rules: {m.t.c: {partial: {keep_first: x}}}}\n",
+		     "masking.rules.m.t.c.partial.keep_first: ");
+	expect_error("version: 1\nproduction: {root: /srv/x, databases: [{name: m, sqlite: x.db}]}\n"
+		     "masking: {rules: {m.t.c: {date: {days: 0}}}}\n",
+		     "masking.rules.m.t.c.date.days");
+	expect_error("version: 1\nproduction: {root: /srv/x, databases: [{name: m, sqlite: x.db}]}\n"
+		     "masking: {rules: {m.t.c: {email: 3}}}\n",
+		     "email takes no options");
+	expect_error("version: 1\nproduction: {root: /srv/x, databases: [{name: m, sqlite: x.db}]}\n"
+		     "masking: {rules: {m.t.c: constant}}\n",
+		     "constant needs a value");
+	expect_error("version: 1\nproduction: {root: /srv/x, databases: [{name: m, sqlite: x.db}]}\n"
+		     "masking: {rules: {m.t.c: email, m.t.c: name}}\n",
+		     "");
+	expect_error("version: 1\nproduction: {root: /srv/x, databases: [{name: m, sqlite: x.db}]}\n"
+		     "subset: {dev: {m.t: \"id > 1; DROP TABLE t\"}}\n",
+		     "without ';'");
+	expect_error("version: 1\nproduction: {root: /srv/x, databases: [{name: m, sqlite: x.db}]}\n"
+		     "subset: {prod: {m.t: \"id > 1\"}}\n",
+		     "no tier named 'prod'");
 	expect_error("version: 1\nproduction: {root: /srv/x, exclude: [../x]}\n", "without '..'");
 	expect_error("version: 1\nproduction: {root: /srv/x}\nfoo: 1\n", "unknown key 'foo'");
 	expect_error("version: 1\nproduction: {root: /srv/x}\ntiers: {dev: {network: wifi}}\n", "expected loopback, none or endpoints");
 	expect_error("version: 1\nproduction: {root: /srv/x}\nsync: {keep: 0}\n", "sync.keep");
+}
+
+static void masking_loads(void **state)
+{
+	dp_error *err = NULL;
+	dp_spec *s = load("version: 1\n"
+			  "production:\n"
+			  "  root: /srv/shop\n"
+			  "  databases: [{name: main, sqlite: data/shop.db}]\n"
+			  "masking:\n"
+			  "  strict: false\n"
+			  "  rules:\n"
+			  "    main.customers.email: email\n"
+			  "    main.customers.name: {name: first}\n"
+			  "    main.customers.phone: {partial: {keep_last: 2, keep_first: 1}}\n"
+			  "    main.customers.dob: {date: 90}\n"
+			  "    main.customers.salary: {number: {percent: 2.5}}\n"
+			  "    main.customers.note: {constant: \"\"}\n"
+			  "    main.customers.login: {template: \"user-{id}@example.test\"}\n"
+			  "  allow: [main.products.name]\n"
+			  "subset:\n"
+			  "  dev: {main.customers: \"id % 10 = 0\"}\n",
+			  &err);
+	const dp_mask_rule *r;
+
+	(void)state;
+	if (s == NULL)
+		fail_msg("%s", err->msg);
+	assert_false(s->mask_strict);
+	assert_int_equal(s->n_rules, 7);
+	r = dp_spec_mask_rule(s, "main", "CUSTOMERS", "Email");
+	assert_non_null(r);
+	assert_int_equal(r->kind, DP_MASK_EMAIL);
+	assert_int_equal(dp_spec_mask_rule(s, "main", "customers", "name")->part, DP_NAME_FIRST);
+	r = dp_spec_mask_rule(s, "main", "customers", "phone");
+	assert_int_equal(r->keep_last, 2);
+	assert_int_equal(r->keep_first, 1);
+	assert_int_equal(dp_spec_mask_rule(s, "main", "customers", "dob")->days, 90);
+	assert_true(dp_spec_mask_rule(s, "main", "customers", "salary")->percent == 2.5);
+	assert_string_equal(dp_spec_mask_rule(s, "main", "customers", "note")->text, "");
+	assert_string_equal(dp_spec_mask_rule(s, "main", "customers", "login")->text, "user-{id}@example.test");
+	assert_null(dp_spec_mask_rule(s, "main", "customers", "city"));
+	assert_true(dp_spec_mask_allowed(s, "main", "products", "name"));
+	assert_false(dp_spec_mask_allowed(s, "main", "products", "price"));
+	assert_int_equal(s->n_subsets, 1);
+	assert_string_equal(s->subsets[0].where, "id % 10 = 0");
+	assert_string_equal(dp_mask_kind_name(DP_MASK_POSTAL_CODE), "postal_code");
+	dp_spec_free(s);
 }
 
 static void missing_file(void **state)
@@ -140,7 +211,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_file_loads), cmocka_unit_test(default_tiers), cmocka_unit_test(bad_inputs),
-		cmocka_unit_test(missing_file),    cmocka_unit_test(durations),
+		cmocka_unit_test(missing_file), cmocka_unit_test(masking_loads),    cmocka_unit_test(durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

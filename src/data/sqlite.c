@@ -1,0 +1,857 @@
+/* SQLite production databases into snapshots: the consistent, masked copy and
+ * the strict-mode check; see sqlite.h.
+ *
+ * The copy is VACUUM INTO done by hand: a new file gets production's page
+ * size and encoding, production is ATTACHed read-only, and inside one
+ * transaction every table is filled with INSERT INTO main.t SELECT ... FROM
+ * src.t, masked columns wrapped in doppel_mask(). The one transaction is one
+ * read snapshot of production (WAL readers see one state; in rollback mode
+ * the shared lock holds writers off), so the copy is consistent without the
+ * backup API, which restarts whenever production is written (DESIGN.md §5).
+ * Original values of masked columns are never written to the copy, so no
+ * free page or journal can hold them; the copy runs with journal_mode=OFF.
+ *
+ * Keys: a column whose rule applies to a UNIQUE or PRIMARY KEY column gets a
+ * collision-free mapping (a table original -> fake in a private in-memory
+ * database; a collision asks the transformer for its next attempt), and every
+ * column referencing it through a foreign key inherits the same rule and
+ * mapping, so joins still match (Greenmask's apply_for_references). */
+#include "data/sqlite.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "data/pii.h"
+#include "data/sqlite-schema.h"
+#include "util/cleanup.h"
+#include "util/path.h"
+
+#define MAX_ATTEMPTS 64
+#define PII_SAMPLE 200
+
+static char *xstrdup(const char *s)
+{
+	char *r = strdup(s ? s : "");
+	if (r == NULL)
+		abort();
+	return r;
+}
+
+/* ---- production, read-only ------------------------------------------------ */
+
+int dp_sqlite_src_open(int prodfd, const char *root, const char *rel, dp_sqlite_src *src, dp_error **err)
+{
+	const char *slash = strrchr(rel, '/'), *base = slash ? slash + 1 : rel;
+	sbuf uri = { 0 };
+	char head[64];
+
+	memset(src, 0, sizeof(*src));
+	src->dirfd = -1;
+	if (asprintf(&src->path, "%s/%s", root, rel) < 0)
+		return dp_fail(err, ENOMEM, "%s", rel);
+	if (slash) {
+		char *dir = strndup(rel, (size_t)(slash - rel));
+		if (dir == NULL)
+			return dp_fail(err, ENOMEM, "%s", rel);
+		src->dirfd = dp_open_in_root_nosym(prodfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		free(dir);
+	} else {
+		src->dirfd = fcntl(prodfd, F_DUPFD_CLOEXEC, 3);
+	}
+	if (src->dirfd < 0)
+		return dp_fail_errno(err, "%s: cannot open its directory inside production (symlinks are not followed)",
+				     src->path);
+	if (fstatat(src->dirfd, base, &src->st, AT_SYMLINK_NOFOLLOW) < 0)
+		return dp_fail_errno(err, "%s", src->path);
+	if (!S_ISREG(src->st.st_mode))
+		return dp_usage(err, "%s: not a regular file (a database must be a file inside production.root; "
+				"symlinks are not followed)", src->path);
+	snprintf(head, sizeof(head), "file:/proc/self/fd/%d/", src->dirfd);
+	dpq_add(&uri, head);
+	/* the name is percent-encoded so '?' and '#' stay part of it */
+	for (const char *p = base; *p; p++) {
+		char c[4];
+		if (isalnum((unsigned char)*p) || strchr("-._~", *p))
+			snprintf(c, sizeof(c), "%c", *p);
+		else
+			snprintf(c, sizeof(c), "%%%02X", (unsigned char)*p);
+		dpq_add(&uri, c);
+	}
+	dpq_add(&uri, "?mode=ro");
+	/* A read-only connection to a WAL database nobody has open creates
+	 * -wal and -shm beside it (and leaves them): production would be
+	 * written. With neither there, no writer is active, so the file alone
+	 * is the database: read it as immutable (no locks, no side files) and
+	 * let dp_sqlite_src_changed() tell whether a writer came meanwhile. */
+	{
+		unsigned char hdr[100];
+		char side[NAME_MAX + 8];
+		struct stat sb;
+		bool wal_mode, sides = false;
+		cleanup_close int fd = openat(src->dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return dp_fail_errno(err, "%s", src->path);
+		wal_mode = pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) && hdr[18] == 2;
+		for (int i = 0; i < 2 && strlen(base) < NAME_MAX; i++) {
+			snprintf(side, sizeof(side), "%s%s", base, i ? "-shm" : "-wal");
+			sides = sides || fstatat(src->dirfd, side, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+		}
+		src->wal = wal_mode;
+		src->immutable = wal_mode && !sides;
+		if (src->immutable)
+			dpq_add(&uri, "&immutable=1");
+	}
+	src->uri = uri.p;
+	return 0;
+}
+
+bool dp_sqlite_src_changed(const dp_sqlite_src *src)
+{
+	const char *base = strrchr(src->path, '/') + 1;
+	char side[NAME_MAX + 8];
+	struct stat now;
+
+	if (!src->immutable)
+		return false;
+	if (fstatat(src->dirfd, base, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_size != src->st.st_size ||
+	    now.st_mtim.tv_sec != src->st.st_mtim.tv_sec || now.st_mtim.tv_nsec != src->st.st_mtim.tv_nsec ||
+	    now.st_ctim.tv_sec != src->st.st_ctim.tv_sec || now.st_ctim.tv_nsec != src->st.st_ctim.tv_nsec ||
+	    now.st_ino != src->st.st_ino)
+		return true;
+	if (strlen(base) >= NAME_MAX)
+		return true;
+	snprintf(side, sizeof(side), "%s-wal", base);
+	return fstatat(src->dirfd, side, &now, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void dp_sqlite_src_close(dp_sqlite_src *src)
+{
+	if (src->dirfd >= 0)
+		close(src->dirfd);
+	free(src->uri);
+	free(src->path);
+	memset(src, 0, sizeof(*src));
+	src->dirfd = -1;
+}
+
+void dp_pii_report_free(dp_pii_report *rep)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		free(rep->items[i].table);
+		free(rep->items[i].column);
+		free(rep->items[i].suggest);
+		free(rep->items[i].why);
+	}
+	free(rep->items);
+	memset(rep, 0, sizeof(*rep));
+}
+
+char *dp_pii_report_text(const char *db, const dp_pii_report *rep)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		abort();
+	for (size_t i = 0; i < rep->n; i++) {
+		const dp_pii_finding *x = &rep->items[i];
+		char ref[300];
+		snprintf(ref, sizeof(ref), "%s.%s.%s", db, x->table, x->column);
+		fprintf(f, "  %-32s %s\n  %-32s suggested rule:  %s: %s\n", ref, x->why, "", ref, x->suggest);
+	}
+	fclose(f);
+	return buf;
+}
+
+static int open_src(const dp_sqlite_src *src, sqlite3 **db, dp_error **err)
+{
+	if (sqlite3_open_v2(src->uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) !=
+	    SQLITE_OK) {
+		dpq_fail(*db, "open read-only", src->path, err);
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(*db, 10000);
+	sqlite3_extended_result_codes(*db, 1);
+	return 0;
+}
+
+/* ---- schema --------------------------------------------------------------- */
+
+static bool same_rule(const dp_mask_rule *a, const dp_mask_rule *b)
+{
+	return a->kind == b->kind && a->part == b->part && a->days == b->days && a->percent == b->percent &&
+	       a->keep_first == b->keep_first && a->keep_last == b->keep_last && a->length == b->length &&
+	       ((a->text == NULL && b->text == NULL) || (a->text && b->text && strcmp(a->text, b->text) == 0));
+}
+
+#define RULE_ERR(r, ...) dp_usage(err, "%s:%d: masking.rules.%s.%s.%s: " __VA_ARGS__)
+
+/* Binds doppel.yaml's rules for db to the schema: every rule names a real
+ * column and fits it; foreign keys inherit their parent's rule. */
+static int resolve_rules(sqlite3 *db, const char *sch, schema *s, const dp_spec *spec, const dp_db_spec *dbs,
+			 dp_error **err)
+{
+	for (size_t i = 0; i < spec->n_rules; i++) {
+		const dp_mask_rule *r = &spec->rules[i];
+		table *t;
+		col *c;
+		if (strcmp(r->db, dbs->name) != 0)
+			continue;
+		t = dpq_table(s, r->table, NULL);
+		if (t == NULL)
+			return RULE_ERR(r, "no table '%s' in %s", spec->file, r->line, r->db, r->table, r->column, r->table,
+					dbs->sqlite);
+		if (t->virtual)
+			return RULE_ERR(r, "%s is a virtual table; masking virtual tables is not supported", spec->file,
+					r->line, r->db, r->table, r->column, r->table);
+		c = dpq_col(t, r->column, NULL);
+		if (c == NULL) {
+			char list[512] = "";
+			for (size_t j = 0; j < t->n; j++)
+				if (strlen(list) + strlen(t->cols[j].name) + 3 < sizeof(list)) {
+					if (list[0])
+						strcat(list, ", ");
+					strcat(list, t->cols[j].name);
+				}
+			return RULE_ERR(r, "no column '%s' in table %s (it has: %s)", spec->file, r->line, r->db, r->table,
+					r->column, r->column, t->name, list);
+		}
+		if (c->hidden)
+			return RULE_ERR(r, "%s is a generated column; mask the columns it is computed from", spec->file,
+					r->line, r->db, r->table, r->column, c->name);
+		if (r->kind == DP_MASK_NULL && c->notnull)
+			return RULE_ERR(r, "the column is NOT NULL, so 'null' cannot apply; use redact or constant",
+					spec->file, r->line, r->db, r->table, r->column);
+		if (r->kind == DP_MASK_CONSTANT && c->unique)
+			return RULE_ERR(r, "the column is unique, so one constant cannot fill it; use hash or uuid",
+					spec->file, r->line, r->db, r->table, r->column);
+		c->own = c->rule = r;
+	}
+	/* sql and template rules must compile against their table */
+	for (size_t i = 0; i < s->n; i++)
+		for (size_t j = 0; j < s->t[i].n; j++) {
+			const dp_mask_rule *r = s->t[i].cols[j].own;
+			if (r && r->kind == DP_MASK_TEMPLATE) {
+				for (const char *p = r->text; (p = strchr(p, '{')) != NULL;) {
+					const char *e;
+					if (p[1] == '{') {
+						p += 2;
+						continue;
+					}
+					e = strchr(p, '}');
+					if (e == NULL)
+						return RULE_ERR(r, "template: '{' without '}'", spec->file, r->line, r->db,
+								r->table, r->column);
+					{
+						char name[256];
+						col *rc;
+						if ((size_t)(e - p - 1) >= sizeof(name))
+							return RULE_ERR(r, "template: a column name is too long", spec->file,
+									r->line, r->db, r->table, r->column);
+						memcpy(name, p + 1, (size_t)(e - p - 1));
+						name[e - p - 1] = '\0';
+						rc = dpq_col(&s->t[i], name, NULL);
+						if (rc == NULL)
+							return RULE_ERR(r, "template: no column '%s' in %s", spec->file, r->line,
+									r->db, r->table, r->column, name, s->t[i].name);
+						if (rc->own && (rc->own->kind == DP_MASK_TEMPLATE || rc->own->kind == DP_MASK_SQL))
+							return RULE_ERR(r, "template: {%s} is itself a template or sql rule",
+									spec->file, r->line, r->db, r->table, r->column, name);
+					}
+					p = e + 1;
+				}
+			} else if (r && r->kind == DP_MASK_SQL) {
+				sqlite3_stmt *q = NULL;
+				sbuf b = { 0 };
+				dpq_add(&b, "SELECT (");
+				dpq_add(&b, r->text);
+				dpq_add(&b, ") FROM \"");
+				dpq_add(&b, sch);
+				dpq_add(&b, "\".");
+				dpq_add_ident(&b, s->t[i].name);
+				if (sqlite3_prepare_v2(db, b.p, -1, &q, NULL) != SQLITE_OK) {
+					dpq_free(&b);
+					return RULE_ERR(r, "sql: %s", spec->file, r->line, r->db, r->table, r->column,
+							sqlite3_errmsg(db));
+				}
+				sqlite3_finalize(q);
+				dpq_free(&b);
+			}
+		}
+	/* a key's rule flows down every foreign key that references it; repeat
+	 * until nothing changes (chains of keys) */
+	for (int pass = 0, changed = 1; changed && pass < 64; pass++) {
+		changed = 0;
+		for (size_t f = 0; f < s->n_fks; f++) {
+			table *ct = &s->t[s->fk_table[f]], *pt = &s->t[s->fks[f].parent_table];
+			col *c = &ct->cols[s->fks[f].child_col], *p = &pt->cols[s->fks[f].parent_col];
+			if (p->rule == NULL) {
+				if (c->own && pass == 0)
+					return dp_usage(err,
+							"%s:%d: masking.rules.%s.%s.%s: the column references %s.%s, which has "
+							"no rule, so masking it alone would break the join; mask %s.%s.%s instead "
+							"(its rule applies to every column referencing it)",
+							spec->file, c->own->line, dbs->name, ct->name, c->name, pt->name, p->name,
+							dbs->name, pt->name, p->name);
+				continue;
+			}
+			if (c->rule == p->rule)
+				continue;
+			if (p->rule->kind == DP_MASK_TEMPLATE || p->rule->kind == DP_MASK_SQL)
+				return dp_usage(err,
+						"%s:%d: masking.rules.%s.%s.%s: %s.%s references it, and a %s rule cannot be "
+						"carried to another table; use a transformer such as hash or uuid",
+						spec->file, p->rule->line, dbs->name, pt->name, p->name, ct->name, c->name,
+						dp_mask_kind_name(p->rule->kind));
+			if (c->own && !same_rule(c->own, p->rule))
+				return dp_usage(err,
+						"%s:%d: masking.rules.%s.%s.%s: the column references %s.%s, whose rule decides "
+						"its values; remove this rule or make it the same",
+						spec->file, c->own->line, dbs->name, ct->name, c->name, pt->name, p->name);
+			c->rule = p->rule;
+			c->from = pt->name;
+			changed = 1;
+		}
+	}
+	s->mapped = calloc(spec->n_rules + 1, sizeof(bool));
+	if (s->mapped == NULL)
+		abort();
+	for (size_t i = 0; i < s->n; i++)
+		for (size_t j = 0; j < s->t[i].n; j++) {
+			col *c = &s->t[i].cols[j];
+			if (c->rule && c->unique && c->rule->kind != DP_MASK_NULL && c->rule->kind != DP_MASK_SQL &&
+			    c->rule->kind != DP_MASK_TEMPLATE)
+				s->mapped[c->rule - spec->rules] = true;
+		}
+	return 0;
+}
+
+/* ---- strict mode ---------------------------------------------------------- */
+
+static void add_finding(dp_pii_report *rep, const char *tname, const char *column, const char *suggest,
+			const char *why)
+{
+	dp_pii_finding *n = realloc(rep->items, (rep->n + 1) * sizeof(*n));
+
+	if (n == NULL)
+		abort();
+	rep->items = n;
+	n[rep->n++] = (dp_pii_finding){ .table = xstrdup(tname), .column = xstrdup(column),
+					  .suggest = xstrdup(suggest), .why = xstrdup(why) };
+}
+
+static int sample_column(sqlite3 *db, const char *path, table *t, col *c, dp_pii_sample *smp, dp_error **err)
+{
+	sbuf b = { 0 };
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	dpq_add(&b, "SELECT ");
+	dpq_add_ident(&b, c->name);
+	dpq_add(&b, " FROM ");
+	dpq_add_ident(&b, t->name);
+	dpq_add(&b, " WHERE typeof(");
+	dpq_add_ident(&b, c->name);
+	{
+		char lim[48];
+		snprintf(lim, sizeof(lim), ") IN ('text', 'integer') LIMIT %d", PII_SAMPLE);
+		dpq_add(&b, lim);
+	}
+	rc = sqlite3_prepare_v2(db, b.p, -1, &q, NULL);
+	dpq_free(&b);
+	if (rc != SQLITE_OK)
+		return dpq_fail(db, "sample values", path, err);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(q, 0);
+		if (v)
+			dp_pii_sample_add(smp, v, (size_t)sqlite3_column_bytes(q, 0));
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return dpq_fail(db, "sample values", path, err);
+	return 0;
+}
+
+int dp_sqlite_pii_check(const dp_sqlite_src *src, const dp_spec *spec, const dp_db_spec *dbs, dp_pii_report *rep,
+			dp_error **err)
+{
+	sqlite3 *db = NULL;
+	schema s;
+	int r = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	if (open_src(src, &db, err) < 0)
+		return -1;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		dpq_fail(db, "begin", src->path, err);
+		sqlite3_close(db);
+		return -1;
+	}
+	if (dpq_load_schema(db, "main", src->path, &s, err) < 0 || resolve_rules(db, "main", &s, spec, dbs, err) < 0)
+		goto out;
+	for (size_t i = 0; i < s.n; i++) {
+		table *t = &s.t[i];
+		if (t->virtual)
+			continue;
+		for (size_t j = 0; j < t->n; j++) {
+			col *c = &t->cols[j];
+			const char *why = NULL, *sug;
+			char whybuf[160];
+			dp_pii_sample smp = { 0 };
+			if (c->rule || c->hidden || dp_spec_mask_allowed(spec, dbs->name, t->name, c->name))
+				continue;
+			sug = dp_pii_by_name(c->name, &why);
+			if (sug == NULL) {
+				if (sample_column(db, src->path, t, c, &smp, err) < 0)
+					goto out;
+				sug = dp_pii_sample_verdict(&smp, whybuf, sizeof(whybuf));
+				why = whybuf;
+			}
+			if (sug)
+				add_finding(rep, t->name, c->name, sug, why);
+		}
+	}
+	r = 0;
+out:
+	if (r < 0)
+		dp_pii_report_free(rep);
+	dpq_schema_free(&s);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return r;
+}
+
+/* ---- the masking SQL functions ------------------------------------------- */
+
+typedef struct clone_ctx {
+	const dp_spec *spec;
+	const dp_mask_key *key;
+	sqlite3 *maps; /* private: original -> fake, per rule, for unique columns */
+	sqlite3_stmt *get, *put;
+	uint64_t masked;
+} clone_ctx;
+
+static const dp_mask_rule *rule_arg(sqlite3_context *cx, clone_ctx *c, sqlite3_value *v)
+{
+	int64_t i = sqlite3_value_int64(v);
+
+	if (i < 0 || (size_t)i >= c->spec->n_rules) {
+		sqlite3_result_error(cx, "doppel_mask: no such rule", -1);
+		return NULL;
+	}
+	return &c->spec->rules[i];
+}
+
+static void to_val(sqlite3_value *v, dp_val *out)
+{
+	memset(out, 0, sizeof(*out));
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		out->type = DP_VAL_INT;
+		out->i = sqlite3_value_int64(v);
+		break;
+	case SQLITE_FLOAT:
+		out->type = DP_VAL_REAL;
+		out->r = sqlite3_value_double(v);
+		break;
+	case SQLITE_TEXT:
+		out->type = DP_VAL_TEXT;
+		out->p = (const char *)sqlite3_value_text(v);
+		out->n = (size_t)sqlite3_value_bytes(v);
+		break;
+	case SQLITE_BLOB:
+		out->type = DP_VAL_BLOB;
+		out->p = sqlite3_value_blob(v);
+		out->n = (size_t)sqlite3_value_bytes(v);
+		break;
+	default:
+		out->type = DP_VAL_NULL;
+	}
+}
+
+static void set_result(sqlite3_context *cx, const dp_val *o)
+{
+	switch (o->type) {
+	case DP_VAL_INT: sqlite3_result_int64(cx, o->i); break;
+	case DP_VAL_REAL: sqlite3_result_double(cx, o->r); break;
+	case DP_VAL_TEXT: sqlite3_result_text(cx, o->p, (int)o->n, SQLITE_TRANSIENT); break;
+	case DP_VAL_BLOB: sqlite3_result_blob(cx, o->p, (int)o->n, SQLITE_TRANSIENT); break;
+	default: sqlite3_result_null(cx);
+	}
+}
+
+static int bind_val(sqlite3_stmt *q, int i, const dp_val *o)
+{
+	switch (o->type) {
+	case DP_VAL_INT: return sqlite3_bind_int64(q, i, o->i);
+	case DP_VAL_REAL: return sqlite3_bind_double(q, i, o->r);
+	case DP_VAL_TEXT: return sqlite3_bind_text(q, i, o->p, (int)o->n, SQLITE_STATIC);
+	case DP_VAL_BLOB: return sqlite3_bind_blob(q, i, o->p, (int)o->n, SQLITE_STATIC);
+	default: return sqlite3_bind_null(q, i);
+	}
+}
+
+static bool transform(sqlite3_context *cx, const dp_mask_rule *r, clone_ctx *c, const dp_val *in, uint32_t attempt,
+		      dp_val *out, char *buf)
+{
+	dp_error *e = NULL;
+	char msg[600];
+
+	if (dp_transform(r, c->key, in, attempt, out, buf, DP_TRANSFORM_BUF, &e) == 0)
+		return true;
+	snprintf(msg, sizeof(msg), "%s.%s.%s (%s): %s", r->db, r->table, r->column, dp_mask_kind_name(r->kind),
+		 e ? e->msg : "cannot mask");
+	dp_error_free(&e);
+	sqlite3_result_error(cx, msg, -1);
+	return false;
+}
+
+/* doppel_mask(RULE, VALUE) */
+static void fn_mask(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	clone_ctx *c = sqlite3_user_data(cx);
+	const dp_mask_rule *r = rule_arg(cx, c, argv[0]);
+	char buf[DP_TRANSFORM_BUF];
+	dp_val in, out;
+
+	(void)argc;
+	if (r == NULL)
+		return;
+	to_val(argv[1], &in);
+	if (in.type == DP_VAL_NULL) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	if (transform(cx, r, c, &in, 0, &out, buf)) {
+		c->masked++;
+		set_result(cx, &out);
+	}
+}
+
+/* doppel_mask_unique(RULE, VALUE): the same fake for the same original, and
+ * never one fake for two originals. */
+static void fn_mask_unique(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	clone_ctx *c = sqlite3_user_data(cx);
+	const dp_mask_rule *r = rule_arg(cx, c, argv[0]);
+	int64_t ri = sqlite3_value_int64(argv[0]);
+	char buf[DP_TRANSFORM_BUF], msg[512];
+	dp_val in, out;
+	int rc;
+
+	(void)argc;
+	if (r == NULL)
+		return;
+	to_val(argv[1], &in);
+	if (in.type == DP_VAL_NULL) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	sqlite3_bind_int64(c->get, 1, ri);
+	bind_val(c->get, 2, &in);
+	rc = sqlite3_step(c->get);
+	if (rc == SQLITE_ROW) {
+		sqlite3_result_value(cx, sqlite3_column_value(c->get, 0));
+		sqlite3_reset(c->get);
+		c->masked++;
+		return;
+	}
+	sqlite3_reset(c->get);
+	for (uint32_t attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		if (!transform(cx, r, c, &in, attempt, &out, buf))
+			return;
+		sqlite3_bind_int64(c->put, 1, ri);
+		bind_val(c->put, 2, &in);
+		bind_val(c->put, 3, &out);
+		rc = sqlite3_step(c->put);
+		sqlite3_reset(c->put);
+		if (rc == SQLITE_DONE) {
+			c->masked++;
+			set_result(cx, &out);
+			return;
+		}
+		if ((rc & 0xff) != SQLITE_CONSTRAINT)
+			break;
+	}
+	snprintf(msg, sizeof(msg),
+		 "%s.%s.%s: %s found no unused value in %d tries; the column is unique, so pick a transformer "
+		 "with more outcomes (hash, uuid, email)",
+		 r->db, r->table, r->column, dp_mask_kind_name(r->kind), MAX_ATTEMPTS);
+	sqlite3_result_error(cx, msg, -1);
+}
+
+static int open_maps(clone_ctx *c, dp_error **err)
+{
+	if (sqlite3_open_v2(":memory:", &c->maps, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->maps,
+			 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;"
+			 "CREATE TABLE m (rule INTEGER, orig, fake, PRIMARY KEY (rule, orig)) WITHOUT ROWID;"
+			 "CREATE UNIQUE INDEX m_fake ON m (rule, fake)",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->maps, "SELECT fake FROM m WHERE rule = ?1 AND orig = ?2", -1, &c->get, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(c->maps, "INSERT INTO m (rule, orig, fake) VALUES (?1, ?2, ?3)", -1, &c->put, NULL) !=
+		    SQLITE_OK)
+		return dpq_fail(c->maps, "key mapping", ":memory:", err);
+	sqlite3_extended_result_codes(c->maps, 1);
+	return 0;
+}
+
+static void close_maps(clone_ctx *c)
+{
+	sqlite3_finalize(c->get);
+	sqlite3_finalize(c->put);
+	sqlite3_close(c->maps);
+	c->get = c->put = NULL;
+	c->maps = NULL;
+}
+
+/* ---- the copy ------------------------------------------------------------- */
+
+/* The SELECT expression that fills column j of table t. */
+static void column_expr(sbuf *b, const dp_spec *spec, schema *s, table *t, size_t j, bool in_template)
+{
+	col *c = &t->cols[j];
+	const dp_mask_rule *r = c->rule;
+	char num[32];
+
+	if (r == NULL) {
+		dpq_add_ident(b, c->name);
+		return;
+	}
+	if (r->kind == DP_MASK_SQL) {
+		dpq_add(b, "(");
+		dpq_add(b, r->text);
+		dpq_add(b, ")");
+		return;
+	}
+	if (r->kind == DP_MASK_TEMPLATE && !in_template) {
+		/* "user-{id}@example.test" -> ('user-' || <id> || '@example.test') */
+		const char *p = r->text;
+		dpq_add(b, "(''");
+		while (*p) {
+			if (*p == '{' && p[1] != '{') {
+				const char *e = strchr(p, '}');
+				char name[256];
+				size_t k = 0;
+				memcpy(name, p + 1, (size_t)(e - p - 1));
+				name[e - p - 1] = '\0';
+				dpq_col(t, name, &k);
+				dpq_add(b, " || ");
+				column_expr(b, spec, s, t, k, true);
+				p = e + 1;
+			} else {
+				sbuf lit = { 0 };
+				dpq_add(&lit, "'");
+				while (*p && !(*p == '{' && p[1] != '{')) {
+					char ch[3] = { *p, 0, 0 };
+					if (*p == '\'')
+						ch[1] = '\'';
+					dpq_add(&lit, ch);
+					p += (*p == '{' || *p == '}') && p[1] == *p ? 2 : 1;
+				}
+				dpq_add(&lit, "'");
+				dpq_add(b, " || ");
+				dpq_add(b, lit.p);
+				dpq_free(&lit);
+			}
+		}
+		dpq_add(b, ")");
+		return;
+	}
+	snprintf(num, sizeof(num), "%td", r - spec->rules);
+	dpq_add(b, s->mapped[r - spec->rules] ? "doppel_mask_unique(" : "doppel_mask(");
+	dpq_add(b, num);
+	dpq_add(b, ", ");
+	dpq_add_ident(b, c->name);
+	dpq_add(b, ")");
+}
+
+static int copy_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t, const char *path,
+		      dp_clone_stats *stats, dp_error **err)
+{
+	sbuf ins = { 0 }, sel = { 0 };
+	const char *alias = dpq_rowid_alias(db, "src", t);
+	bool first = true;
+	int r;
+
+	dpq_add(&ins, "INSERT INTO main.");
+	dpq_add_ident(&ins, t->name);
+	dpq_add(&ins, " (");
+	dpq_add(&sel, " SELECT ");
+	if (alias) {
+		dpq_add(&ins, alias);
+		dpq_add(&sel, alias);
+		first = false;
+	}
+	for (size_t j = 0; j < t->n; j++) {
+		if (t->cols[j].hidden)
+			continue; /* generated: recomputed from the masked columns */
+		if (!first) {
+			dpq_add(&ins, ", ");
+			dpq_add(&sel, ", ");
+		}
+		first = false;
+		dpq_add_ident(&ins, t->cols[j].name);
+		column_expr(&sel, spec, s, t, j, false);
+		if (t->cols[j].rule)
+			stats->masked_columns++;
+	}
+	dpq_add(&ins, ")");
+	dpq_add(&sel, " FROM src.");
+	dpq_add_ident(&sel, t->name);
+	dpq_add(&ins, sel.p);
+	r = sqlite3_exec(db, ins.p, NULL, NULL, NULL);
+	dpq_free(&ins);
+	dpq_free(&sel);
+	if (r != SQLITE_OK)
+		return dp_fail(err, 0, "%s: copy table %s: %s", path, t->name, sqlite3_errmsg(db));
+	stats->rows += (uint64_t)sqlite3_changes64(db);
+	stats->tables++;
+	return 0;
+}
+
+int dp_sqlite_clone(const dp_sqlite_src *src, const char *dst_path, const dp_spec *spec, const dp_db_spec *dbs,
+		    const dp_mask_key *key, dp_clone_stats *stats, dp_error **err)
+{
+	clone_ctx c = { .spec = spec, .key = key };
+	dpq_copy cp;
+	schema s = { 0 };
+	int r = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	if (dpq_copy_open(&cp, src->uri, src->path, dst_path, err) < 0)
+		return -1;
+	cp.wal = cp.wal || src->wal; /* an immutable read reports no WAL */
+	if (open_maps(&c, err) < 0)
+		goto out;
+	if (sqlite3_create_function_v2(cp.db, "doppel_mask", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, &c, fn_mask, NULL,
+				       NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(cp.db, "doppel_mask_unique", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, &c,
+				       fn_mask_unique, NULL, NULL, NULL) != SQLITE_OK) {
+		dpq_fail(cp.db, "register functions", dst_path, err);
+		goto out;
+	}
+	/* one transaction: one read snapshot of production for all of it */
+	if (dpq_exec(cp.db, "BEGIN", dst_path, "begin", err) < 0)
+		goto out;
+	if (dpq_load_schema(cp.db, "src", src->path, &s, err) < 0 || resolve_rules(cp.db, "src", &s, spec, dbs, err) < 0 ||
+	    dpq_create_tables(&cp, &s, err) < 0)
+		goto out;
+	for (size_t i = 0; i < s.n; i++)
+		if (copy_table(cp.db, spec, &s, &s.t[i], src->path, stats, err) < 0)
+			goto out;
+	if (dpq_copy_finish(&cp, err) < 0)
+		goto out;
+	r = 0;
+out:
+	dpq_schema_free(&s);
+	r = dpq_copy_close(&cp, r, err);
+	close_maps(&c);
+	return r;
+}
+
+/* ---- values for the leak scan --------------------------------------------- */
+
+int dp_sqlite_masked_values(const dp_sqlite_src *src, const dp_sqlite_src *copy, const dp_spec *spec,
+			    const dp_db_spec *dbs, dp_masked_value_fn fn, void *user, dp_error **err)
+{
+	sqlite3 *db = NULL;
+	schema s;
+	int r = -1;
+
+	if (open_src(src, &db, err) < 0)
+		return -1;
+	if (copy) {
+		/* read-only too: the copy is a snapshot's, and immutable */
+		sbuf a = { 0 };
+		dpq_add(&a, "ATTACH '");
+		for (const char *p = copy->uri; *p; p++) {
+			char ch[3] = { *p, *p == '\'' ? '\'' : 0, 0 };
+			dpq_add(&a, ch);
+		}
+		dpq_add(&a, "' AS copy");
+		if (sqlite3_exec(db, a.p, NULL, NULL, NULL) != SQLITE_OK)
+			copy = NULL; /* no copy to compare with: every value counts */
+		dpq_free(&a);
+	}
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		dpq_fail(db, "begin", src->path, err);
+		sqlite3_close(db);
+		return -1;
+	}
+	if (dpq_load_schema(db, "main", src->path, &s, err) < 0 || resolve_rules(db, "main", &s, spec, dbs, err) < 0)
+		goto out;
+	for (size_t i = 0; i < s.n; i++)
+		for (size_t j = 0; j < s.t[i].n; j++) {
+			col *c = &s.t[i].cols[j];
+			sqlite3_stmt *q = NULL;
+			sbuf b = { 0 };
+			int rc;
+			/* a column that inherits its rule holds its parent's values */
+			if (c->rule == NULL || c->from)
+				continue;
+			dpq_add(&b, "SELECT DISTINCT ");
+			dpq_add_ident(&b, c->name);
+			dpq_add(&b, " FROM main.");
+			dpq_add_ident(&b, s.t[i].name);
+			dpq_add(&b, " WHERE ");
+			dpq_add_ident(&b, c->name);
+			dpq_add(&b, " IS NOT NULL");
+			rc = SQLITE_ERROR;
+			if (copy) {
+				/* a value that is also one of the copy's fakes (a real
+				 * "Anna Berg" and a fake one) proves nothing: leave it out */
+				sbuf f = { 0 };
+				dpq_add(&f, b.p);
+				dpq_add(&f, " AND ");
+				dpq_add_ident(&f, c->name);
+				dpq_add(&f, " NOT IN (SELECT ");
+				dpq_add_ident(&f, c->name);
+				dpq_add(&f, " FROM copy.");
+				dpq_add_ident(&f, s.t[i].name);
+				dpq_add(&f, " WHERE ");
+				dpq_add_ident(&f, c->name);
+				dpq_add(&f, " IS NOT NULL)");
+				rc = sqlite3_prepare_v2(db, f.p, -1, &q, NULL);
+				dpq_free(&f);
+			}
+			if (rc != SQLITE_OK)
+				rc = sqlite3_prepare_v2(db, b.p, -1, &q, NULL);
+			dpq_free(&b);
+			if (rc != SQLITE_OK) {
+				dpq_fail(db, "read values", src->path, err);
+				goto out;
+			}
+			while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+				const char *v = (const char *)sqlite3_column_text(q, 0);
+				if (v && fn(user, c->rule, v, (size_t)sqlite3_column_bytes(q, 0)) != 0) {
+					rc = SQLITE_DONE;
+					break;
+				}
+			}
+			sqlite3_finalize(q);
+			if (rc != SQLITE_DONE) {
+				dpq_fail(db, "read values", src->path, err);
+				goto out;
+			}
+		}
+	r = 0;
+out:
+	dpq_schema_free(&s);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return r;
+}

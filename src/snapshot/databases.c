@@ -1,0 +1,217 @@
+/* The databases of production in a snapshot: checked before a sync reads a
+ * single file (strict masking stops it early, with nothing written), and
+ * copied, masked, into the snapshot's tree at their production paths once the
+ * file walk is done. The work itself lives in src/data/. */
+#include "snapshot/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "data/sqlite.h"
+#include "data/subset.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/path.h"
+
+static int refuse_postgres(const dp_spec *spec, dp_error **err)
+{
+	for (size_t i = 0; i < spec->n_dbs; i++)
+		if (spec->dbs[i].postgres)
+			return dp_usage(err, "%s: production.databases: %s: PostgreSQL replication is not in this version yet; "
+					"remove the entry to sync the rest", spec->file, spec->dbs[i].name);
+	return 0;
+}
+
+int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *findings, dp_error **err)
+{
+	char *all = NULL;
+	size_t n = 0;
+
+	*findings = 0;
+	if (refuse_postgres(spec, err) < 0)
+		return -1;
+	for (size_t i = 0; i < spec->n_dbs; i++) {
+		const dp_db_spec *db = &spec->dbs[i];
+		dp_sqlite_src src;
+		dp_pii_report rep;
+		int r;
+
+		if (dp_sqlite_src_open(prodfd, spec->root, db->sqlite, &src, err) < 0) {
+			dp_sqlite_src_close(&src);
+			free(all);
+			return dp_wrap(err, "%s: production.databases: %s", spec->file, db->name);
+		}
+		r = dp_sqlite_pii_check(&src, spec, db, &rep, err);
+		dp_sqlite_src_close(&src);
+		if (r < 0) {
+			free(all);
+			return -1;
+		}
+		if (rep.n) {
+			char *text = dp_pii_report_text(db->name, &rep);
+			char *joined = NULL;
+			if (asprintf(&joined, "%s%s", all ? all : "", text) < 0)
+				abort();
+			free(all);
+			free(text);
+			all = joined;
+			n += rep.n;
+		}
+		dp_pii_report_free(&rep);
+	}
+	*findings = n;
+	if (n && spec->mask_strict) {
+		dp_usage(err,
+			 "%s: masking.strict: %zu column%s look%s personal but %s no masking rule; nothing was synced:\n%s"
+			 "add each to masking.rules (or, if it holds no personal data, to masking.allow)",
+			 spec->file, n, n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "has" : "have", all);
+		free(all);
+		return -1;
+	}
+	if (n)
+		dp_warn("%s: masking.strict is off and %zu column%s that look personal %s copied unmasked:\n%s", spec->file,
+			n, n == 1 ? "" : "s", n == 1 ? "is" : "are", all);
+	free(all);
+	return 0;
+}
+
+int dp_snapshot_copy_databases(dp_store *st, const dp_spec *spec, int prodfd, int treefd, dp_sync_result *res,
+			       dp_error **err)
+{
+	dp_mask_key key;
+
+	if (spec->n_dbs == 0)
+		return 0;
+	if (dp_store_mask_key(st, key.k, err) < 0)
+		return -1;
+	for (size_t i = 0; i < spec->n_dbs; i++) {
+		const dp_db_spec *db = &spec->dbs[i];
+		const char *slash = strrchr(db->sqlite, '/'), *base = slash ? slash + 1 : db->sqlite;
+		cleanup_close int dirfd = -1;
+		char dst[PATH_MAX];
+		dp_sqlite_src src;
+		dp_clone_stats cs;
+		struct timespec times[2];
+		int r;
+
+		if (slash) {
+			cleanup_free char *dir = strndup(db->sqlite, (size_t)(slash - db->sqlite));
+			if (dir == NULL)
+				return dp_fail(err, ENOMEM, "%s", db->sqlite);
+			if (dp_mkdirs_in_root_nosym(treefd, dir, 0755) < 0)
+				return dp_fail_errno(err, "snapshot: create %s", dir);
+			dirfd = dp_open_in_root_nosym(treefd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		} else {
+			dirfd = fcntl(treefd, F_DUPFD_CLOEXEC, 3);
+		}
+		if (dirfd < 0)
+			return dp_fail_errno(err, "snapshot: open the directory of %s", db->sqlite);
+		snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%s", dirfd, base);
+		/* the walk left no file here (databases are excluded from it) */
+		if (unlinkat(dirfd, base, 0) < 0 && errno != ENOENT)
+			return dp_fail_errno(err, "snapshot: %s", db->sqlite);
+		for (int attempt = 0;; attempt++) {
+			if (dp_sqlite_src_open(prodfd, spec->root, db->sqlite, &src, err) < 0) {
+				dp_sqlite_src_close(&src);
+				return -1;
+			}
+			r = dp_sqlite_clone(&src, dst, spec, db, &key, &cs, err);
+			/* a writer came during an immutable read: once more; it
+			 * keeps -wal now, so the next read takes part in locking */
+			if (r < 0 || !dp_sqlite_src_changed(&src) || attempt == 3)
+				break;
+			dp_sqlite_src_close(&src);
+			if (unlinkat(dirfd, base, 0) < 0)
+				return dp_fail_errno(err, "snapshot: %s", db->sqlite);
+		}
+		if (r == 0 && dp_sqlite_src_changed(&src)) {
+			dp_sqlite_src_close(&src);
+			return dp_fail(err, EAGAIN, "database %s: production kept changing while it was read; try again",
+				       db->name);
+		}
+		if (r == 0) {
+			/* the copy looks like production's file: mode, owner, times */
+			cleanup_close int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			times[0] = src.st.st_atim;
+			times[1] = src.st.st_mtim;
+			if (fd < 0 || fchmod(fd, src.st.st_mode & 07777) < 0 || futimens(fd, times) < 0)
+				r = dp_fail_errno(err, "snapshot: %s", db->sqlite);
+			else if (geteuid() == 0 && fchown(fd, src.st.st_uid, src.st.st_gid) < 0)
+				r = dp_fail_errno(err, "snapshot: chown %s", db->sqlite);
+		}
+		dp_sqlite_src_close(&src);
+		if (r < 0)
+			return dp_wrap(err, "database %s", db->name);
+		res->databases++;
+		res->db_rows += cs.rows;
+		res->db_masked_columns += cs.masked_columns;
+	}
+	sodium_memzero(&key, sizeof(key));
+	return 0;
+}
+
+/* Does this tier get a subset of db? Only tiers with `data: subset` and at
+ * least one subset rule for the database; the rest see the full copy. */
+static bool tier_subsets(const dp_spec *spec, const dp_tier *t, const dp_db_spec *db)
+{
+	if (t->data != DP_TIER_DATA_SUBSET)
+		return false;
+	for (size_t k = 0; k < spec->n_subsets; k++)
+		if (strcmp(spec->subsets[k].tier, t->name) == 0 && strcmp(spec->subsets[k].db, db->name) == 0)
+			return true;
+	return false;
+}
+
+int dp_snapshot_subset_databases(const dp_spec *spec, int treefd, int subsetsfd, dp_sync_result *res, dp_error **err)
+{
+	for (size_t ti = 0; ti < spec->n_tiers; ti++) {
+		const dp_tier *t = &spec->tiers[ti];
+		for (size_t i = 0; i < spec->n_dbs; i++) {
+			const dp_db_spec *db = &spec->dbs[i];
+			const char *slash = strrchr(db->sqlite, '/'), *base = slash ? slash + 1 : db->sqlite;
+			cleanup_close int dirfd = -1;
+			char rel[PATH_MAX], dst[PATH_MAX];
+			dp_sqlite_src copy;
+			dp_subset_stats ss;
+			int r;
+
+			if (db->sqlite == NULL || !tier_subsets(spec, t, db))
+				continue;
+			/* <tier>/<the database's directory> */
+			snprintf(rel, sizeof(rel), "%s%s%.*s", t->name, slash ? "/" : "",
+				 slash ? (int)(slash - db->sqlite) : 0, db->sqlite);
+			if (dp_mkdirs_in_root_nosym(subsetsfd, rel, 0755) < 0)
+				return dp_fail_errno(err, "snapshot: create subset directory %s", rel);
+			dirfd = dp_open_in_root_nosym(subsetsfd, rel, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+			if (dirfd < 0)
+				return dp_fail_errno(err, "snapshot: open subset directory %s", rel);
+			snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%s", dirfd, base);
+			if (dp_sqlite_src_open(treefd, "snapshot", db->sqlite, &copy, err) < 0) {
+				dp_sqlite_src_close(&copy);
+				return -1;
+			}
+			r = dp_sqlite_subset(copy.uri, copy.path, copy.wal, dst, spec, db, t->name, &ss, err);
+			if (r == 0) {
+				/* the same mode, owner and times as the full copy */
+				cleanup_close int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+				struct timespec times[2] = { copy.st.st_atim, copy.st.st_mtim };
+				if (fd < 0 || fchmod(fd, copy.st.st_mode & 07777) < 0 || futimens(fd, times) < 0 ||
+				    (geteuid() == 0 && fchown(fd, copy.st.st_uid, copy.st.st_gid) < 0))
+					r = dp_fail_errno(err, "snapshot: subset %s", rel);
+			}
+			dp_sqlite_src_close(&copy);
+			if (r < 0)
+				return dp_wrap(err, "database %s, tier %s", db->name, t->name);
+			res->subsets++;
+		}
+	}
+	return 0;
+}
