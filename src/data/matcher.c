@@ -57,9 +57,11 @@ typedef struct trie {
 } trie;
 
 typedef struct ac_node {
-	uint32_t first; /* first child; children run to the next node's first */
+	uint32_t first; /* first child; the others follow it */
 	uint32_t fail;
-	uint32_t out; /* first terminal on the suffix chain; 0: none */
+	uint32_t out;	/* first terminal on the suffix chain; 0: none */
+	uint8_t n;	/* children: at most 230 (TEXT) or 10 (DIGITS) */
+	uint8_t lab[3]; /* their bytes when n <= 3, else see label[] */
 } ac_node;
 
 typedef struct ac_term {
@@ -77,14 +79,16 @@ typedef struct ac {
 	trie t;
 	id_pair *pairs;
 	size_t n_pairs, cap_pairs;
-	uint32_t n_terms;
 	uint32_t max_depth;
+	/* depth set when adding, the rest when building */
+	ac_term *term; /* [0] means none; a sentinel follows the last one */
+	uint32_t n_terms;
+	size_t cap_terms;
 	/* once built */
-	ac_node *node; /* n_nodes + 1: the last one is a sentinel */
-	uint8_t *label;
+	ac_node *node;
+	uint8_t *label;	 /* byte on the edge into each node */
 	uint32_t *delta; /* n_dense rows of 256 full transitions */
 	uint32_t n_nodes, n_dense;
-	ac_term *term; /* n_terms + 2: [0] means none, the last is a sentinel */
 	uint32_t *ids;
 } ac;
 
@@ -186,16 +190,16 @@ static void ac_free(ac *a)
 {
 	trie_free(&a->t);
 	free(a->pairs);
+	free(a->term);
 	free(a->node);
 	free(a->label);
 	free(a->delta);
-	free(a->term);
 	free(a->ids);
 	memset(a, 0, sizeof(*a));
 }
 
 /* The child of build-trie node v on byte c, made if missing; siblings stay
- * sorted so the build emits each node's children in byte order. */
+ * sorted so the build lays each node's children out in byte order. */
 static uint32_t trie_child(trie *t, uint32_t v, uint8_t c)
 {
 	uint32_t *link, w;
@@ -214,6 +218,16 @@ static uint32_t trie_child(trie *t, uint32_t v, uint8_t c)
 	t->sibling[w] = *link;
 	*link = w;
 	return w;
+}
+
+static void *grow(void *p, size_t *cap, size_t size)
+{
+	size_t c = *cap ? *cap + *cap / 2 : 64;
+	void *q = realloc(p, c * size);
+
+	if (q != NULL)
+		*cap = c;
+	return q;
 }
 
 /* Returns 1 when added, 0 when there was nothing to add, -1 on error. */
@@ -235,12 +249,20 @@ static int ac_add(ac *a, const uint8_t *key, size_t n, bool digits, uint32_t id,
 	if (trie_reserve(&a->t, len) < 0)
 		return dp_fail(err, ENOMEM, "pattern matcher: %u nodes", a->t.n);
 	if (a->n_pairs == a->cap_pairs) {
-		size_t cap = a->cap_pairs ? a->cap_pairs + a->cap_pairs / 2 : 64;
-		id_pair *p = realloc(a->pairs, cap * sizeof(*p));
+		id_pair *p = grow(a->pairs, &a->cap_pairs, sizeof(*p));
 		if (p == NULL)
 			return dp_fail(err, ENOMEM, "pattern matcher: %zu patterns", a->n_pairs);
 		a->pairs = p;
-		a->cap_pairs = cap;
+	}
+	/* room for [0], a new terminal and the sentinel */
+	if ((size_t)a->n_terms + 2 >= a->cap_terms) {
+		ac_term *p;
+		if (a->n_terms >= MAX_INDEX - 1)
+			return dp_fail(err, E2BIG, "pattern matcher: too many patterns");
+		p = grow(a->term, &a->cap_terms, sizeof(*p));
+		if (p == NULL)
+			return dp_fail(err, ENOMEM, "pattern matcher: %u patterns", a->n_terms);
+		a->term = p;
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = key[i];
@@ -249,9 +271,8 @@ static int ac_add(ac *a, const uint8_t *key, size_t n, bool digits, uint32_t id,
 		v = trie_child(&a->t, v, digits ? c : fold(c));
 	}
 	if (a->t.term[v] == 0) {
-		if (a->n_terms >= MAX_INDEX)
-			return dp_fail(err, E2BIG, "pattern matcher: too many patterns");
 		a->t.term[v] = ++a->n_terms;
+		a->term[a->n_terms] = (ac_term){ .depth = (uint32_t)len };
 	}
 	a->pairs[a->n_pairs++] = (id_pair){ a->t.term[v], id };
 	if (len > a->max_depth)
@@ -259,12 +280,20 @@ static int ac_add(ac *a, const uint8_t *key, size_t n, bool digits, uint32_t id,
 	return 1;
 }
 
-/* The child of built node s on byte c; 0 (the root is nobody's child): none. */
-static inline uint32_t find_child(const ac *a, uint32_t s, uint8_t c)
+/* The child of built node x on byte c; 0 (the root is nobody's child): none. */
+static inline uint32_t find_child(const ac *a, const ac_node *x, uint8_t c)
 {
-	uint32_t b = a->node[s].first, e = a->node[s + 1].first;
+	uint32_t b, e;
 
-	while (e - b > 8) { /* only near the root are child lists long */
+	if (x->n <= 3) { /* most nodes: no second cache line */
+		for (unsigned k = 0; k < x->n; k++)
+			if (x->lab[k] == c)
+				return x->first + k;
+		return 0;
+	}
+	b = x->first;
+	e = b + x->n;
+	while (e - b > 8) {
 		uint32_t mid = b + (e - b) / 2;
 		if (a->label[mid] <= c)
 			b = mid;
@@ -277,16 +306,16 @@ static inline uint32_t find_child(const ac *a, uint32_t s, uint8_t c)
 	return 0;
 }
 
-static inline uint32_t ac_step(const ac *a, uint32_t s, uint8_t c)
+/* The transition from a state without a dense row; c folded in TEXT. */
+static inline uint32_t sparse_step(const ac *a, uint32_t s, uint8_t c)
 {
 	for (;;) {
-		uint32_t w;
-		if (s < a->n_dense)
-			return a->delta[(size_t)s << 8 | c];
-		w = find_child(a, s, c);
+		uint32_t w = find_child(a, &a->node[s], c);
 		if (w != 0)
 			return w;
 		s = a->node[s].fail; /* shallower: ends in the dense rows */
+		if (s < a->n_dense)
+			return a->delta[(size_t)s << 8 | c];
 	}
 }
 
@@ -301,95 +330,142 @@ static int cmp_u32(const void *x, const void *y)
 static int ac_ids(ac *a, dp_error **err)
 {
 	uint32_t w = 0;
+	ac_term *term;
 
+	/* room for [0] and the sentinel, even when nothing was added */
+	term = realloc(a->term, ((size_t)a->n_terms + 2) * sizeof(ac_term));
+	if (term == NULL)
+		return dp_fail(err, ENOMEM, "pattern matcher: %u patterns", a->n_terms);
+	a->term = term;
+	term[0] = term[a->n_terms + 1] = (ac_term){ 0 };
 	a->ids = malloc((a->n_pairs + 1) * sizeof(uint32_t));
 	if (a->ids == NULL)
 		return dp_fail(err, ENOMEM, "pattern matcher: %zu ids", a->n_pairs);
 	for (size_t i = 0; i < a->n_pairs; i++)
-		a->term[a->pairs[i].term].ids++;
+		term[a->pairs[i].term].ids++;
 	for (uint32_t t = 1, sum = 0; t <= a->n_terms + 1; t++) {
-		uint32_t c = a->term[t].ids;
-		a->term[t].ids = sum;
+		uint32_t c = term[t].ids;
+		term[t].ids = sum;
 		sum += c;
 	}
 	/* placing advances each start to its end, the next one's start... */
 	for (size_t i = 0; i < a->n_pairs; i++)
-		a->ids[a->term[a->pairs[i].term].ids++] = a->pairs[i].id;
+		a->ids[term[a->pairs[i].term].ids++] = a->pairs[i].id;
 	/* ...so shifting by one restores the starts (term[0].ids is 0) */
 	for (uint32_t t = a->n_terms + 1; t >= 1; t--)
-		a->term[t].ids = a->term[t - 1].ids;
+		term[t].ids = term[t - 1].ids;
 	for (uint32_t t = 1; t <= a->n_terms; t++) {
-		uint32_t b = a->term[t].ids, e = a->term[t + 1].ids;
+		uint32_t b = term[t].ids, e = term[t + 1].ids;
 		if (e - b > 1)
 			qsort(a->ids + b, e - b, sizeof(uint32_t), cmp_u32);
-		a->term[t].ids = w;
+		term[t].ids = w;
 		for (uint32_t i = b; i < e; i++)
 			if (i == b || a->ids[i] != a->ids[i - 1])
 				a->ids[w++] = a->ids[i];
 	}
-	a->term[a->n_terms + 1].ids = w;
+	term[a->n_terms + 1].ids = w;
 	free(a->pairs);
 	a->pairs = NULL;
 	a->n_pairs = a->cap_pairs = 0;
 	return 0;
 }
 
-/* Build trie -> breadth-first arrays, fail and output links, dense rows. */
-static int ac_compile(ac *a, dp_error **err)
+/* Gives built node v (trie node order[v]) its children, as the nodes from
+ * next on; returns the new next. */
+static uint32_t lay_out(ac *a, uint32_t *order, uint32_t v, uint32_t next)
 {
-	trie *t = &a->t;
-	uint32_t n = t->n, next = 1, level_end = 1, depth = 0;
-	uint32_t *queue;
+	const trie *t = &a->t;
+	uint32_t o = order[v], first = next;
+	ac_node *x = &a->node[v];
 
-	a->node = malloc(((size_t)n + 1) * sizeof(ac_node));
+	if (o == 0) {
+		for (unsigned c = 0; c < 256; c++)
+			if (t->root[c] != 0)
+				order[next++] = t->root[c];
+	} else {
+		for (uint32_t w = t->child[o]; w != 0; w = t->sibling[w])
+			order[next++] = w;
+	}
+	assert(next - first <= 255);
+	x->first = first;
+	x->n = (uint8_t)(next - first);
+	x->out = t->term[o]; /* its own terminal for now; chained later */
+	for (uint32_t w = first; w < next; w++) {
+		a->label[w] = t->label[order[w]];
+		if (w - first < 3)
+			x->lab[w - first] = a->label[w];
+	}
+	return next;
+}
+
+/* Build trie -> node array: breadth first for the nodes with dense rows (the
+ * shallowest), then depth first, each node's children together: a chain of
+ * single children, the tail of a long pattern, is consecutive in memory. */
+static int ac_layout(ac *a, dp_error **err)
+{
+	typedef struct range {
+		uint32_t cur, end;
+	} range;
+	uint32_t n = a->t.n, next = 1, i, sp = 0;
+	uint32_t *order = malloc((size_t)n * sizeof(uint32_t)); /* built node -> trie node */
+	range *stack = malloc(((size_t)a->max_depth + 2) * sizeof(range));
+
+	a->node = calloc(n, sizeof(ac_node));
 	a->label = malloc(n);
-	a->term = calloc((size_t)a->n_terms + 2, sizeof(ac_term));
-	queue = malloc((size_t)n * sizeof(uint32_t)); /* new index -> trie node */
-	if (a->node == NULL || a->label == NULL || a->term == NULL || queue == NULL) {
-		free(queue);
+	if (a->node == NULL || a->label == NULL || order == NULL || stack == NULL) {
+		free(order);
+		free(stack);
 		return dp_fail(err, ENOMEM, "pattern matcher: %u nodes", n);
 	}
-	queue[0] = 0;
+	order[0] = 0;
 	a->label[0] = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t o = queue[i], own = t->term[o];
-		if (i == level_end) { /* the level just emitted starts */
-			depth++;
-			level_end = next;
+	for (i = 0; i < n && i < DENSE_NODES; i++)
+		next = lay_out(a, order, i, next);
+	a->n_dense = i;
+	/* the nodes given places but no children yet are one or two levels deep;
+	 * each push is one level deeper */
+	if (i < next)
+		stack[sp++] = (range){ i, next };
+	while (sp > 0) {
+		range *r = &stack[sp - 1];
+		uint32_t first = next;
+		if (r->cur == r->end) {
+			sp--;
+			continue;
 		}
-		a->node[i].first = next;
-		a->node[i].fail = 0;
-		a->node[i].out = own; /* own terminal for now; chained below */
-		if (own != 0)
-			a->term[own].depth = depth;
-		if (i == 0) {
-			for (unsigned c = 0; c < 256; c++)
-				if (t->root[c] != 0) {
-					queue[next] = t->root[c];
-					a->label[next++] = (uint8_t)c;
-				}
-		} else {
-			for (uint32_t w = t->child[o]; w != 0; w = t->sibling[w]) {
-				queue[next] = w;
-				a->label[next++] = t->label[w];
-			}
+		next = lay_out(a, order, r->cur++, next);
+		if (next > first) {
+			assert(sp < a->max_depth + 2);
+			stack[sp++] = (range){ first, next };
 		}
 	}
 	assert(next == n);
-	a->node[n].first = n;
 	a->n_nodes = n;
-	free(queue);
-	trie_free(t);
+	free(order);
+	free(stack);
+	trie_free(&a->t);
+	return 0;
+}
 
-	/* A node's fail target is shallower, so it comes earlier in this order
-	 * and its own links are final when its children are linked. */
-	for (uint32_t i = 0; i < n; i++)
-		for (uint32_t v = a->node[i].first; v < a->node[i + 1].first; v++) {
+/* Fail and output links, breadth first: a node's fail target is shallower,
+ * so its own links are final when the node's are made. */
+static int ac_links(ac *a, dp_error **err)
+{
+	uint32_t *queue = malloc((size_t)a->n_nodes * sizeof(uint32_t));
+	uint32_t head = 0, tail = 1;
+
+	if (queue == NULL)
+		return dp_fail(err, ENOMEM, "pattern matcher: %u nodes", a->n_nodes);
+	queue[0] = 0;
+	while (head < tail) {
+		uint32_t p = queue[head++];
+		const ac_node *x = &a->node[p];
+		for (uint32_t v = x->first; v < x->first + x->n; v++) {
 			uint8_t c = a->label[v];
 			uint32_t f = 0, own = a->node[v].out;
-			if (i != 0)
-				for (f = a->node[i].fail;;) {
-					uint32_t w = find_child(a, f, c);
+			if (p != 0)
+				for (f = x->fail;;) {
+					uint32_t w = find_child(a, &a->node[f], c);
 					if (w != 0) {
 						f = w;
 						break;
@@ -403,21 +479,40 @@ static int ac_compile(ac *a, dp_error **err)
 				a->term[own].next = a->node[f].out;
 			else
 				a->node[v].out = a->node[f].out;
+			queue[tail++] = v;
 		}
+	}
+	free(queue);
+	return 0;
+}
 
-	a->n_dense = n < DENSE_NODES ? n : DENSE_NODES;
+/* Full rows for the first n_dense nodes, fail links folded in. TEXT rows map
+ * both cases of a letter; DIGITS rows stay put on a separator and go back to
+ * the root on any other byte that is not a digit. */
+static int ac_rows(ac *a, bool digits, dp_error **err)
+{
 	a->delta = malloc((size_t)a->n_dense * 256 * sizeof(uint32_t));
 	if (a->delta == NULL)
 		return dp_fail(err, ENOMEM, "pattern matcher: transition rows");
 	for (uint32_t s = 0; s < a->n_dense; s++) {
 		uint32_t *row = a->delta + (size_t)s * 256;
-		/* fail[s] < s: its row is complete */
+		/* breadth first: fail[s] < s, its row is complete */
 		const uint32_t *frow = a->delta + (size_t)a->node[s].fail * 256;
 		for (unsigned c = 0; c < 256; c++) {
-			uint32_t w = find_child(a, s, (uint8_t)c);
-			row[c] = w != 0 ? w : s == 0 ? 0 : frow[c];
+			uint8_t k = digits ? (uint8_t)c : fold((uint8_t)c);
+			uint32_t w = find_child(a, &a->node[s], k);
+			row[c] = w != 0 ? w : s == 0 ? 0 : frow[k];
+			if (digits && byte_class[c] != BYTE_DIGIT)
+				row[c] = byte_class[c] == BYTE_SEP ? s : 0;
 		}
 	}
+	return 0;
+}
+
+static int ac_compile(ac *a, bool digits, dp_error **err)
+{
+	if (ac_layout(a, err) < 0 || ac_links(a, err) < 0 || ac_rows(a, digits, err) < 0)
+		return -1;
 	return ac_ids(a, err);
 }
 
@@ -465,7 +560,7 @@ int dp_matcher_build(dp_matcher *m, dp_error **err)
 		return 0;
 	if (m->broken)
 		return dp_fail(err, EINVAL, "pattern matcher: an earlier build failed");
-	if (ac_compile(&m->text, err) < 0 || ac_compile(&m->digits, err) < 0) {
+	if (ac_compile(&m->text, false, err) < 0 || ac_compile(&m->digits, true, err) < 0) {
 		/* half-built: only freeing is safe from here */
 		ac_free(&m->text);
 		ac_free(&m->digits);
@@ -535,37 +630,42 @@ __attribute__((noinline)) static int report(const ac *a, uint32_t t, uint64_t en
 	return 0;
 }
 
-int dp_matcher_feed(const dp_matcher *m, dp_match_state *s, const void *buf, size_t n, dp_match_fn fn, void *user)
+/* The scan loop, specialised by the compiler for the automata in use. On a
+ * dense state (the usual case) a byte costs one table load per automaton:
+ * TEXT rows fold case, DIGITS rows skip separators and reset on the rest. */
+static inline int feed(const dp_matcher *m, dp_match_state *s, const uint8_t *p, size_t n, dp_match_fn fn,
+		       void *user, bool text, bool digits)
 {
-	const uint8_t *p = buf;
 	const ac *tx = &m->text, *dg = &m->digits;
-	bool use_text = tx->n_terms > 0, use_digits = dg->n_terms > 0;
 	uint32_t ts = s->text, ds = s->digits;
-	uint64_t pos = s->pos, nd = s->n_digits;
+	uint64_t pos = s->pos, nd = s->n_digits, *ring = s->ring, mask = s->mask;
 	int r = 0;
 
-	assert(s->m == m);
 	for (size_t i = 0; i < n; i++, pos++) {
 		uint8_t c = p[i];
-		if (use_text) {
-			ts = ac_step(tx, ts, fold(c));
-			if (tx->node[ts].out != 0 && (r = report(tx, tx->node[ts].out, pos, NULL, 0, fn, user)) != 0)
-				goto stop;
-		}
-		if (use_digits) {
-			switch (byte_class[c]) {
-			case BYTE_DIGIT:
-				s->ring[nd++ & s->mask] = pos;
-				ds = ac_step(dg, ds, c);
-				if (dg->node[ds].out != 0 && (r = report(dg, dg->node[ds].out, pos, s, nd, fn, user)) != 0)
-					goto stop;
-				break;
-			case BYTE_SEP:
-				break;
-			default:
+		bool digit = false;
+		if (text)
+			ts = ts < tx->n_dense ? tx->delta[(size_t)ts << 8 | c] : sparse_step(tx, ts, fold(c));
+		if (digits) {
+			uint8_t cls = byte_class[c];
+			digit = cls == BYTE_DIGIT;
+			ring[nd & mask] = pos; /* a free slot unless c is a digit */
+			nd += digit;
+			if (ds < dg->n_dense)
+				ds = dg->delta[(size_t)ds << 8 | c];
+			else if (digit)
+				ds = sparse_step(dg, ds, c);
+			else if (cls == BYTE_OTHER)
 				ds = 0;
-			}
 		}
+		/* a DIGITS state keeps its output over separators: report on digits */
+		if (!((text && tx->node[ts].out != 0) | (digits && digit && dg->node[ds].out != 0)))
+			continue;
+		if (text && tx->node[ts].out != 0 && (r = report(tx, tx->node[ts].out, pos, NULL, 0, fn, user)) != 0)
+			goto stop;
+		if (digits && digit && dg->node[ds].out != 0 &&
+		    (r = report(dg, dg->node[ds].out, pos, s, nd, fn, user)) != 0)
+			goto stop;
 	}
 	goto out;
 stop:
@@ -576,4 +676,19 @@ out:
 	s->pos = pos;
 	s->n_digits = nd;
 	return r;
+}
+
+int dp_matcher_feed(const dp_matcher *m, dp_match_state *s, const void *buf, size_t n, dp_match_fn fn, void *user)
+{
+	bool text = m->text.n_terms > 0, digits = m->digits.n_terms > 0;
+
+	assert(s->m == m);
+	if (text && digits)
+		return feed(m, s, buf, n, fn, user, true, true);
+	if (text)
+		return feed(m, s, buf, n, fn, user, true, false);
+	if (digits)
+		return feed(m, s, buf, n, fn, user, false, true);
+	s->pos += n;
+	return 0;
 }

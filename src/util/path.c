@@ -14,9 +14,77 @@
 
 #include "util/cleanup.h"
 
+/* Without openat2 (kernels before 5.6, valgrind), "no symlinks anywhere"
+ * is kept by walking the path one component at a time with O_NOFOLLOW.
+ * Only that mode has a fallback; '..' is refused (EXDEV), as it may not
+ * climb out of the root either way. */
+static long walk_nofollow(int dirfd, const char *path, const struct open_how *how)
+{
+	int cur = dirfd, flags = (int)how->flags;
+	const char *p = path;
+
+	if (*p == '/') {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			return openat(AT_FDCWD, "/", flags | O_NOFOLLOW, (mode_t)how->mode);
+		cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cur < 0)
+			return -1;
+	}
+	for (;;) {
+		const char *end = strchrnul(p, '/'), *next = end;
+		char name[NAME_MAX + 1];
+		size_t n = (size_t)(end - p);
+		int fd;
+
+		while (*next == '/')
+			next++;
+		if (n > NAME_MAX) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (strcmp(name, "..") == 0) {
+			errno = EXDEV;
+			goto fail;
+		}
+		if (*next == '\0') {
+			fd = openat(cur, name, flags | O_NOFOLLOW, (mode_t)how->mode);
+			if (cur != dirfd && cur != AT_FDCWD)
+				close(cur);
+			return fd;
+		}
+		fd = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			/* a symlink where a directory is expected: what openat2 says */
+			struct stat sb;
+			if (errno == ENOTDIR && fstatat(cur, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode))
+				errno = ELOOP;
+			goto fail;
+		}
+		if (cur != dirfd && cur != AT_FDCWD)
+			close(cur);
+		cur = fd;
+		p = next;
+	}
+fail:
+	if (cur != dirfd && cur != AT_FDCWD) {
+		int e = errno;
+		close(cur);
+		errno = e;
+	}
+	return -1;
+}
+
 static long sys_openat2(int dirfd, const char *path, struct open_how *how)
 {
-	return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+	long fd = syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+
+	if (fd < 0 && errno == ENOSYS && (how->resolve & RESOLVE_NO_SYMLINKS))
+		return walk_nofollow(dirfd, path, how);
+	return fd;
 }
 
 int dp_path_check(const char *what, const char *path, dp_error **err)
