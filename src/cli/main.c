@@ -64,9 +64,10 @@ int main(int argc, char **argv)
 			continue;
 		status = commands[i].fn(argc - 1, argv + 1, &err);
 		if (status < 0) {
-			/* one line, whatever the user typed into a value */
+			/* no terminal control from whatever the user typed into a
+			 * value; newlines stay (the strict-masking list uses them) */
 			for (char *c = err && err->msg ? err->msg : NULL; c && *c; c++)
-				if ((unsigned char)*c < 0x20)
+				if ((unsigned char)*c < 0x20 && *c != '\n')
 					*c = '?';
 			fprintf(stderr, "doppel: %s\n", err && err->msg ? err->msg : "failed");
 			status = err ? err->status : DP_EXIT_FAIL;

@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "data/keymap.h"
 #include "data/pii.h"
 #include "data/sqlite-schema.h"
 #include "util/cleanup.h"
@@ -297,16 +298,8 @@ static int resolve_rules(sqlite3 *db, const char *sch, schema *s, const dp_spec 
 		for (size_t f = 0; f < s->n_fks; f++) {
 			table *ct = &s->t[s->fk_table[f]], *pt = &s->t[s->fks[f].parent_table];
 			col *c = &ct->cols[s->fks[f].child_col], *p = &pt->cols[s->fks[f].parent_col];
-			if (p->rule == NULL) {
-				if (c->own && pass == 0)
-					return dp_usage(err,
-							"%s:%d: masking.rules.%s.%s.%s: the column references %s.%s, which has "
-							"no rule, so masking it alone would break the join; mask %s.%s.%s instead "
-							"(its rule applies to every column referencing it)",
-							spec->file, c->own->line, dbs->name, ct->name, c->name, pt->name, p->name,
-							dbs->name, pt->name, p->name);
-				continue;
-			}
+			if (p->rule == NULL)
+				continue; /* perhaps a later pass gives it one */
 			if (c->rule == p->rule)
 				continue;
 			if (p->rule->kind == DP_MASK_TEMPLATE || p->rule->kind == DP_MASK_SQL)
@@ -324,6 +317,18 @@ static int resolve_rules(sqlite3 *db, const char *sch, schema *s, const dp_spec 
 			c->from = pt->name;
 			changed = 1;
 		}
+	}
+	/* a masked column whose parent stays unmasked would break the join */
+	for (size_t f = 0; f < s->n_fks; f++) {
+		table *ct = &s->t[s->fk_table[f]], *pt = &s->t[s->fks[f].parent_table];
+		col *c = &ct->cols[s->fks[f].child_col], *p = &pt->cols[s->fks[f].parent_col];
+		if (c->own && p->rule == NULL)
+			return dp_usage(err,
+					"%s:%d: masking.rules.%s.%s.%s: the column references %s.%s, which has no rule, so "
+					"masking it alone would break the join; mask %s.%s.%s instead (its rule applies to "
+					"every column referencing it)",
+					spec->file, c->own->line, dbs->name, ct->name, c->name, pt->name, p->name, dbs->name,
+					pt->name, p->name);
 	}
 	s->mapped = calloc(spec->n_rules + 1, sizeof(bool));
 	if (s->mapped == NULL)
@@ -438,8 +443,7 @@ out:
 typedef struct clone_ctx {
 	const dp_spec *spec;
 	const dp_mask_key *key;
-	sqlite3 *maps; /* private: original -> fake, per rule, for unique columns */
-	sqlite3_stmt *get, *put;
+	dp_keymap *map; /* original -> fake, per rule, for unique columns */
 	uint64_t masked;
 } clone_ctx;
 
@@ -492,17 +496,6 @@ static void set_result(sqlite3_context *cx, const dp_val *o)
 	}
 }
 
-static int bind_val(sqlite3_stmt *q, int i, const dp_val *o)
-{
-	switch (o->type) {
-	case DP_VAL_INT: return sqlite3_bind_int64(q, i, o->i);
-	case DP_VAL_REAL: return sqlite3_bind_double(q, i, o->r);
-	case DP_VAL_TEXT: return sqlite3_bind_text(q, i, o->p, (int)o->n, SQLITE_STATIC);
-	case DP_VAL_BLOB: return sqlite3_bind_blob(q, i, o->p, (int)o->n, SQLITE_STATIC);
-	default: return sqlite3_bind_null(q, i);
-	}
-}
-
 static bool transform(sqlite3_context *cx, const dp_mask_rule *r, clone_ctx *c, const dp_val *in, uint32_t attempt,
 		      dp_val *out, char *buf)
 {
@@ -546,10 +539,9 @@ static void fn_mask_unique(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
 	clone_ctx *c = sqlite3_user_data(cx);
 	const dp_mask_rule *r = rule_arg(cx, c, argv[0]);
-	int64_t ri = sqlite3_value_int64(argv[0]);
+	uint32_t ri = (uint32_t)sqlite3_value_int64(argv[0]);
 	char buf[DP_TRANSFORM_BUF], msg[512];
 	dp_val in, out;
-	int rc;
 
 	(void)argc;
 	if (r == NULL)
@@ -559,63 +551,29 @@ static void fn_mask_unique(sqlite3_context *cx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(cx);
 		return;
 	}
-	sqlite3_bind_int64(c->get, 1, ri);
-	bind_val(c->get, 2, &in);
-	rc = sqlite3_step(c->get);
-	if (rc == SQLITE_ROW) {
-		sqlite3_result_value(cx, sqlite3_column_value(c->get, 0));
-		sqlite3_reset(c->get);
+	if (dp_keymap_get(c->map, ri, &in, &out)) {
 		c->masked++;
+		set_result(cx, &out);
 		return;
 	}
-	sqlite3_reset(c->get);
 	for (uint32_t attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
 		if (!transform(cx, r, c, &in, attempt, &out, buf))
 			return;
-		sqlite3_bind_int64(c->put, 1, ri);
-		bind_val(c->put, 2, &in);
-		bind_val(c->put, 3, &out);
-		rc = sqlite3_step(c->put);
-		sqlite3_reset(c->put);
-		if (rc == SQLITE_DONE) {
-			c->masked++;
-			set_result(cx, &out);
+		if (dp_keymap_used(c->map, ri, &out))
+			continue;
+		if (dp_keymap_put(c->map, ri, &in, &out) < 0) {
+			sqlite3_result_error_nomem(cx);
 			return;
 		}
-		if ((rc & 0xff) != SQLITE_CONSTRAINT)
-			break;
+		c->masked++;
+		set_result(cx, &out);
+		return;
 	}
 	snprintf(msg, sizeof(msg),
 		 "%s.%s.%s: %s found no unused value in %d tries; the column is unique, so pick a transformer "
 		 "with more outcomes (hash, uuid, email)",
 		 r->db, r->table, r->column, dp_mask_kind_name(r->kind), MAX_ATTEMPTS);
 	sqlite3_result_error(cx, msg, -1);
-}
-
-static int open_maps(clone_ctx *c, dp_error **err)
-{
-	if (sqlite3_open_v2(":memory:", &c->maps, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    sqlite3_exec(c->maps,
-			 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;"
-			 "CREATE TABLE m (rule INTEGER, orig, fake, PRIMARY KEY (rule, orig)) WITHOUT ROWID;"
-			 "CREATE UNIQUE INDEX m_fake ON m (rule, fake)",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->maps, "SELECT fake FROM m WHERE rule = ?1 AND orig = ?2", -1, &c->get, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_prepare_v2(c->maps, "INSERT INTO m (rule, orig, fake) VALUES (?1, ?2, ?3)", -1, &c->put, NULL) !=
-		    SQLITE_OK)
-		return dpq_fail(c->maps, "key mapping", ":memory:", err);
-	sqlite3_extended_result_codes(c->maps, 1);
-	return 0;
-}
-
-static void close_maps(clone_ctx *c)
-{
-	sqlite3_finalize(c->get);
-	sqlite3_finalize(c->put);
-	sqlite3_close(c->maps);
-	c->get = c->put = NULL;
-	c->maps = NULL;
 }
 
 /* ---- the copy ------------------------------------------------------------- */
@@ -684,9 +642,21 @@ static int copy_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t, con
 {
 	sbuf ins = { 0 }, sel = { 0 };
 	const char *alias = dpq_rowid_alias(db, "src", t);
-	bool first = true;
+	bool first = true, masked = false;
 	int r;
 
+	for (size_t j = 0; j < t->n; j++)
+		masked = masked || t->cols[j].rule != NULL || t->cols[j].hidden;
+	if (!masked) {
+		/* nothing to mask: in exactly this form SQLite copies the records
+		 * and their unique indexes as they are (its "transfer
+		 * optimisation", VACUUM's own path), rowids included */
+		dpq_add(&ins, "INSERT INTO main.");
+		dpq_add_ident(&ins, t->name);
+		dpq_add(&ins, " SELECT * FROM src.");
+		dpq_add_ident(&ins, t->name);
+		goto run;
+	}
 	dpq_add(&ins, "INSERT INTO main.");
 	dpq_add_ident(&ins, t->name);
 	dpq_add(&ins, " (");
@@ -713,6 +683,7 @@ static int copy_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t, con
 	dpq_add(&sel, " FROM src.");
 	dpq_add_ident(&sel, t->name);
 	dpq_add(&ins, sel.p);
+run:
 	r = sqlite3_exec(db, ins.p, NULL, NULL, NULL);
 	dpq_free(&ins);
 	dpq_free(&sel);
@@ -735,8 +706,11 @@ int dp_sqlite_clone(const dp_sqlite_src *src, const char *dst_path, const dp_spe
 	if (dpq_copy_open(&cp, src->uri, src->path, dst_path, err) < 0)
 		return -1;
 	cp.wal = cp.wal || src->wal; /* an immutable read reports no WAL */
-	if (open_maps(&c, err) < 0)
+	c.map = dp_keymap_new();
+	if (c.map == NULL) {
+		dp_fail(err, ENOMEM, "key mapping");
 		goto out;
+	}
 	if (sqlite3_create_function_v2(cp.db, "doppel_mask", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, &c, fn_mask, NULL,
 				       NULL, NULL) != SQLITE_OK ||
 	    sqlite3_create_function_v2(cp.db, "doppel_mask_unique", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, &c,
@@ -759,7 +733,7 @@ int dp_sqlite_clone(const dp_sqlite_src *src, const char *dst_path, const dp_spe
 out:
 	dpq_schema_free(&s);
 	r = dpq_copy_close(&cp, r, err);
-	close_maps(&c);
+	dp_keymap_free(c.map);
 	return r;
 }
 
@@ -811,7 +785,9 @@ int dp_sqlite_masked_values(const dp_sqlite_src *src, const dp_sqlite_src *copy,
 			dpq_add_ident(&b, c->name);
 			dpq_add(&b, " IS NOT NULL");
 			rc = SQLITE_ERROR;
-			if (copy) {
+			/* sql and template rules may write real values on purpose
+			 * or by mistake: their copy proves nothing, every value counts */
+			if (copy && c->rule->kind != DP_MASK_SQL && c->rule->kind != DP_MASK_TEMPLATE) {
 				/* a value that is also one of the copy's fakes (a real
 				 * "Anna Berg" and a fake one) proves nothing: leave it out */
 				sbuf f = { 0 };

@@ -83,10 +83,15 @@ int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *finding
 	return 0;
 }
 
+static void wipe_key(dp_mask_key *k)
+{
+	sodium_memzero(k, sizeof(*k));
+}
+
 int dp_snapshot_copy_databases(dp_store *st, const dp_spec *spec, int prodfd, int treefd, dp_sync_result *res,
 			       dp_error **err)
 {
-	dp_mask_key key;
+	__attribute__((cleanup(wipe_key))) dp_mask_key key;
 
 	if (spec->n_dbs == 0)
 		return 0;
@@ -154,7 +159,6 @@ int dp_snapshot_copy_databases(dp_store *st, const dp_spec *spec, int prodfd, in
 		res->db_rows += cs.rows;
 		res->db_masked_columns += cs.masked_columns;
 	}
-	sodium_memzero(&key, sizeof(key));
 	return 0;
 }
 

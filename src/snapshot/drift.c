@@ -30,10 +30,7 @@ static bool excluded(const dp_spec *spec, const char *rel)
 	for (size_t i = 0; i < spec->n_exclude; i++)
 		if (dp_exclude_match(spec->exclude[i], rel))
 			return true;
-	for (size_t i = 0; i < spec->n_dbs; i++)
-		if (spec->dbs[i].sqlite && strcmp(spec->dbs[i].sqlite, rel) == 0)
-			return true;
-	return false;
+	return dp_spec_db_file(spec, rel);
 }
 
 static void walk(dwalk *w, int dirfd, const char *base)

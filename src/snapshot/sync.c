@@ -88,17 +88,9 @@ static bool excluded(walk *w, const char *rel)
 	for (size_t i = 0; i < w->spec->n_exclude; i++)
 		if (dp_exclude_match(w->spec->exclude[i], rel))
 			return true;
-	for (size_t i = 0; i < w->spec->n_dbs; i++) {
-		const char *db = w->spec->dbs[i].sqlite;
-		size_t n = db ? strlen(db) : 0;
-		/* databases arrive through src/data/, masked; their journals and
-		 * WAL hold unmasked pages and never arrive at all */
-		if (n && strncmp(db, rel, n) == 0 &&
-		    (rel[n] == '\0' || strcmp(rel + n, "-wal") == 0 || strcmp(rel + n, "-shm") == 0 ||
-		     strcmp(rel + n, "-journal") == 0))
-			return true;
-	}
-	return false;
+	/* databases arrive through src/data/, masked; their journals and WAL
+	 * hold unmasked pages and never arrive at all */
+	return dp_spec_db_file(w->spec, rel);
 }
 
 static int hash_fd(int fd, unsigned char out[32])
@@ -506,6 +498,10 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		}
 		if (dp_snapshot_subset_databases(spec, tmpfd, subfd, res, err) < 0)
 			goto out_tx;
+		if (res->subsets == 0) { /* rules only for full tiers: nothing to keep */
+			dp_remove_tree_at(st->rootfd, subtmp);
+			subtmp[0] = '\0';
+		}
 	}
 	/* no statement may keep a read transaction open past here */
 	sqlite3_finalize(w.lookup);

@@ -648,8 +648,8 @@ static int load_masking(ctx *c, struct fy_node *keyn, struct fy_node *map, dp_sp
 				r->column = parts[2];
 				r->line = line_of(rk);
 				for (size_t j = 0; j + 1 < s->n_rules; j++)
-					if (strcmp(s->rules[j].db, r->db) == 0 && strcmp(s->rules[j].table, r->table) == 0 &&
-					    strcmp(s->rules[j].column, r->column) == 0)
+					if (strcmp(s->rules[j].db, r->db) == 0 && strcasecmp(s->rules[j].table, r->table) == 0 &&
+					    strcasecmp(s->rules[j].column, r->column) == 0)
 						return bad(c, rk, "masking.rules", "%s has two rules", ref);
 				snprintf(where, sizeof(where), "masking.rules.%s", ref);
 				if (load_mask_rule(c, rk, fy_node_pair_value(rp), where, r) < 0)
@@ -769,6 +769,19 @@ static int check_refs(ctx *c, dp_spec *s)
 					r->tier, r->tier);
 	}
 	return 0;
+}
+
+bool dp_spec_db_file(const dp_spec *s, const char *rel)
+{
+	for (size_t i = 0; i < s->n_dbs; i++) {
+		const char *db = s->dbs[i].sqlite;
+		size_t n = db ? strlen(db) : 0;
+		if (n && strncmp(db, rel, n) == 0 &&
+		    (rel[n] == '\0' || strcmp(rel + n, "-wal") == 0 || strcmp(rel + n, "-shm") == 0 ||
+		     strcmp(rel + n, "-journal") == 0))
+			return true;
+	}
+	return false;
 }
 
 const dp_mask_rule *dp_spec_mask_rule(const dp_spec *s, const char *db, const char *table, const char *column)

@@ -85,6 +85,9 @@ typedef struct dp_spec {
 
 int dp_spec_load(const char *file, dp_spec **out, dp_error **err);
 void dp_spec_free(dp_spec *spec);
+/* Is rel (relative to production.root) an SQLite database of production or
+ * its -wal, -shm or -journal? Those never enter a snapshot as plain files. */
+bool dp_spec_db_file(const dp_spec *spec, const char *rel);
 /* The rule for DB.TABLE.COLUMN, or NULL. */
 const dp_mask_rule *dp_spec_mask_rule(const dp_spec *spec, const char *db, const char *table, const char *column);
 bool dp_spec_mask_allowed(const dp_spec *spec, const char *db, const char *table, const char *column);

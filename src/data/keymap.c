@@ -1,0 +1,245 @@
+/* Original -> fake for unique columns; see keymap.h. Entries live packed in
+ * one growing arena; two open-addressing tables of arena offsets index it,
+ * one by (rule, original) and one by (rule, fake). */
+#include "data/keymap.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An entry: rule, then the original and the fake, each as type, length,
+ * bytes (INT and REAL as their 8 bytes). */
+/* A slot holds its entry's arena offset + 1 (0 is empty) and, beside it,
+ * the entry's full hash: most probes and every rehash touch no entry. */
+
+typedef struct table {
+	uint64_t *slot;
+	uint64_t *hash; /* each slot's full hash, so growing reads no entry */
+	size_t cap;     /* a power of two */
+} table;
+
+struct dp_keymap {
+	unsigned char *arena;
+	size_t len, cap, n;
+	table by_orig, by_fake;
+	unsigned char hkey[crypto_shorthash_KEYBYTES];
+};
+
+typedef struct bytes {
+	unsigned char type;
+	const unsigned char *p;
+	uint32_t n;
+	unsigned char num[8];
+} bytes;
+
+static void as_bytes(const dp_val *v, bytes *b)
+{
+	b->type = (unsigned char)v->type;
+	if (v->type == DP_VAL_INT || v->type == DP_VAL_REAL) {
+		memcpy(b->num, v->type == DP_VAL_INT ? (const void *)&v->i : (const void *)&v->r, 8);
+		b->p = b->num;
+		b->n = 8;
+	} else {
+		b->p = (const unsigned char *)v->p;
+		b->n = (uint32_t)v->n;
+	}
+}
+
+static uint64_t hash(const dp_keymap *m, uint32_t rule, const bytes *b)
+{
+	unsigned char out[crypto_shorthash_BYTES], head[5];
+	uint64_t h;
+
+	memcpy(head, &rule, 4);
+	head[4] = b->type;
+	/* SipHash over head || bytes without copying the value */
+	{
+		unsigned char stackbuf[256];
+		unsigned char *msg = stackbuf;
+		size_t n = 5 + (size_t)b->n;
+		if (n > sizeof(stackbuf) && (msg = malloc(n)) == NULL)
+			abort();
+		memcpy(msg, head, 5);
+		if (b->n)
+			memcpy(msg + 5, b->p, b->n);
+		crypto_shorthash(out, msg, n, m->hkey);
+		if (msg != stackbuf)
+			free(msg);
+	}
+	memcpy(&h, out, 8);
+	return h;
+}
+
+/* Field accessors over an entry at offset o. */
+static uint32_t rd32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void entry_side(const dp_keymap *m, size_t o, int side, uint32_t *rule, bytes *b)
+{
+	const unsigned char *p = m->arena + o;
+	*rule = rd32(p);
+	p += 4;
+	if (side == 1)
+		p += 5 + rd32(p + 1);
+	b->type = p[0];
+	b->n = rd32(p + 1);
+	b->p = p + 5;
+}
+
+static bool same(const bytes *a, const bytes *b)
+{
+	return a->type == b->type && a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
+}
+
+/* The slot holding (rule, b) on side, or the empty slot where it goes. */
+static uint64_t *find(dp_keymap *m, table *t, int side, uint32_t rule, const bytes *b, uint64_t h)
+{
+	size_t mask = t->cap - 1, i = (size_t)h & mask;
+
+	for (;; i = (i + 1) & mask) {
+		uint32_t r;
+		bytes e;
+		if (t->slot[i] == 0)
+			return &t->slot[i];
+		if (t->hash[i] != h)
+			continue;
+		entry_side(m, (size_t)(t->slot[i] - 1), side, &r, &e);
+		if (r == rule && same(&e, b))
+			return &t->slot[i];
+	}
+}
+
+static int grow(table *t)
+{
+	table n = { .cap = t->cap ? t->cap * 2 : 1024 };
+
+	n.slot = calloc(n.cap, sizeof(uint64_t));
+	n.hash = calloc(n.cap, sizeof(uint64_t));
+	if (n.slot == NULL || n.hash == NULL) {
+		free(n.slot);
+		free(n.hash);
+		return -1;
+	}
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slot[i]) {
+			size_t j;
+			for (j = (size_t)t->hash[i] & (n.cap - 1); n.slot[j]; j = (j + 1) & (n.cap - 1))
+				;
+			n.slot[j] = t->slot[i];
+			n.hash[j] = t->hash[i];
+		}
+	free(t->slot);
+	free(t->hash);
+	*t = n;
+	return 0;
+}
+
+dp_keymap *dp_keymap_new(void)
+{
+	dp_keymap *m = calloc(1, sizeof(*m));
+
+	if (m == NULL || sodium_init() < 0 || grow(&m->by_orig) < 0 || grow(&m->by_fake) < 0) {
+		dp_keymap_free(m);
+		return NULL;
+	}
+	crypto_shorthash_keygen(m->hkey);
+	return m;
+}
+
+void dp_keymap_free(dp_keymap *m)
+{
+	if (m == NULL)
+		return;
+	free(m->arena);
+	free(m->by_orig.slot);
+	free(m->by_orig.hash);
+	free(m->by_fake.slot);
+	free(m->by_fake.hash);
+	free(m);
+}
+
+bool dp_keymap_get(dp_keymap *m, uint32_t rule, const dp_val *orig, dp_val *fake)
+{
+	bytes b, f;
+	uint32_t r;
+	uint64_t *s;
+
+	as_bytes(orig, &b);
+	s = find(m, &m->by_orig, 0, rule, &b, hash(m, rule, &b));
+	if (*s == 0)
+		return false;
+	entry_side(m, (size_t)(*s - 1), 1, &r, &f);
+	memset(fake, 0, sizeof(*fake));
+	fake->type = (dp_val_type)f.type;
+	if (f.type == DP_VAL_INT)
+		memcpy(&fake->i, f.p, 8);
+	else if (f.type == DP_VAL_REAL)
+		memcpy(&fake->r, f.p, 8);
+	else {
+		fake->p = (const char *)f.p;
+		fake->n = f.n;
+	}
+	return true;
+}
+
+bool dp_keymap_used(dp_keymap *m, uint32_t rule, const dp_val *fake)
+{
+	bytes b;
+
+	as_bytes(fake, &b);
+	return *find(m, &m->by_fake, 1, rule, &b, hash(m, rule, &b)) != 0;
+}
+
+int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake)
+{
+	bytes o, f;
+	size_t need, off;
+	unsigned char *p;
+
+	as_bytes(orig, &o);
+	as_bytes(fake, &f);
+	/* keep both tables at most half full */
+	if ((m->n + 1) * 2 > m->by_orig.cap && (grow(&m->by_orig) < 0 || grow(&m->by_fake) < 0))
+		return -1;
+	need = 4 + 5 + o.n + 5 + f.n;
+	if (m->len + need > m->cap) {
+		size_t cap = m->cap ? m->cap : 1 << 16;
+		while (cap < m->len + need)
+			cap *= 2;
+		p = realloc(m->arena, cap);
+		if (p == NULL)
+			return -1;
+		m->arena = p;
+		m->cap = cap;
+	}
+	off = m->len;
+	p = m->arena + off;
+	memcpy(p, &rule, 4);
+	p += 4;
+	*p++ = o.type;
+	memcpy(p, &o.n, 4);
+	p += 4;
+	if (o.n)
+		memcpy(p, o.p, o.n);
+	p += o.n;
+	*p++ = f.type;
+	memcpy(p, &f.n, 4);
+	p += 4;
+	if (f.n)
+		memcpy(p, f.p, f.n);
+	m->len += need;
+	m->n++;
+	{
+		uint64_t ho = hash(m, rule, &o), hf = hash(m, rule, &f);
+		uint64_t *so = find(m, &m->by_orig, 0, rule, &o, ho), *sf = find(m, &m->by_fake, 1, rule, &f, hf);
+		*so = off + 1;
+		m->by_orig.hash[so - m->by_orig.slot] = ho;
+		*sf = off + 1;
+		m->by_fake.hash[sf - m->by_fake.slot] = hf;
+	}
+	return 0;
+}
