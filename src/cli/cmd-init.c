@@ -185,7 +185,11 @@ int cmd_init(int argc, char **argv, dp_error **err)
 			   "  # (never as plain files; their -wal and -journal never at all).\n"
 			   "  databases:\n");
 		for (size_t i = 0; i < s.n_dbs; i++) {
-			fprintf(f, "    - {name: %s, sqlite: %s}\n", names[i], s.dbs[i]);
+			/* double-quoted, so no character of the path is YAML syntax */
+			fprintf(f, "    - {name: %s, sqlite: \"", names[i]);
+			for (const char *c = s.dbs[i]; *c; c++)
+				fprintf(f, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c);
+			fprintf(f, "\"}\n");
 		}
 	}
 	fprintf(f, "  # What sandboxes see instead of production's secrets (as environment).\n"

@@ -67,9 +67,8 @@ static int add_value(void *user, const dp_mask_rule *r, const char *text, size_t
 {
 	patterns *p = user;
 	uint32_t id = column_id(p, r);
-	size_t digits = 0;
-
-	size_t letters = 0;
+	size_t digits = 0, letters = 0;
+	bool searched = false;
 
 	for (size_t i = 0; i < n; i++) {
 		digits += isdigit((unsigned char)text[i]) != 0;
@@ -78,17 +77,19 @@ static int add_value(void *user, const dp_mask_rule *r, const char *text, size_t
 	if ((r->kind == DP_MASK_PHONE || r->kind == DP_MASK_CARD || r->kind == DP_MASK_IBAN) && digits >= 7) {
 		if (dp_matcher_add(p->m, text, n, DP_MATCH_DIGITS, id, &p->err) < 0)
 			return -1;
-		p->added++;
+		searched = true;
 	}
 	/* a short number (a postal code, an amount) turns up by chance in any
 	 * binary file; below 7 digits it proves nothing */
-	if (n < p->min_len || (letters == 0 && digits < 7)) {
-		p->short_skipped++;
-		return 0;
+	if (n >= p->min_len && (letters > 0 || digits >= 7)) {
+		if (dp_matcher_add(p->m, text, n, DP_MATCH_TEXT, id, &p->err) < 0)
+			return -1;
+		searched = true;
 	}
-	if (dp_matcher_add(p->m, text, n, DP_MATCH_TEXT, id, &p->err) < 0)
-		return -1;
-	p->added++;
+	if (searched)
+		p->added++;
+	else
+		p->short_skipped++;
 	return 0;
 }
 
@@ -223,8 +224,8 @@ int cmd_scan(int argc, char **argv, dp_error **err)
 		       name, (unsigned long long)l.n, l.n == 1 ? "" : "s", (unsigned long long)p.added, p.n_columns,
 		       p.n_columns == 1 ? "" : "s", (unsigned long long)stats.files, (unsigned long long)stats.bytes);
 		if (p.short_skipped)
-			printf("; %llu values shorter than %llu characters not searched", (unsigned long long)p.short_skipped,
-			       (unsigned long long)p.min_len);
+			printf("; %llu values too short to prove anything (under %llu characters, or numbers under 7 "
+			       "digits) not searched", (unsigned long long)p.short_skipped, (unsigned long long)p.min_len);
 		if (stats.unreadable)
 			printf("; %llu entries unreadable", (unsigned long long)stats.unreadable);
 		printf("\n");

@@ -114,7 +114,7 @@ endpoints: {}"
 production:
   root: $P
 masking: {strict: maybe}"
-	bad_case "masking rule key" 5:5 "masking.rules: expected keys of the form DB.TABLE.COLUMN" "version: 1
+	bad_case "masking rule key" 5:11 "masking.rules: expected keys of the form DB.TABLE.COLUMN" "version: 1
 production:
   root: $P
 masking:
