@@ -258,8 +258,11 @@ int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err)
 	if (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		int e = errno;
 		close(fd);
+		if (e == EWOULDBLOCK && strncmp(name, "sandbox-", 8) == 0)
+			return dp_usage(err, "sandbox %s is busy: another doppel command is using it; try again when it is "
+					"done", name + 8);
 		if (e == EWOULDBLOCK)
-			return dp_usage(err, "%s is busy: another doppel command is using it; try again when it is done", name);
+			return dp_usage(err, "%s is busy: another doppel %s is running; try again when it is done", name, name);
 		return dp_fail(err, e, "lock %s", name);
 	}
 	return fd;

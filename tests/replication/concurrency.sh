@@ -154,6 +154,9 @@ expect_busy() {
 	expect_usage_error "$what" "busy" "$@"
 	dt=$(($(now_ms) - t0))
 	[ "$dt" -lt 2000 ] || fail "$what: took $dt ms to say busy (should fail fast)"
+	# the sandbox by its name, not by doppel's lock file
+	printf '%s\n' "$ERRMSG" | grep -q "sandbox-" && fail "$what: the message names a lock file: $ERRMSG"
+	return 0
 }
 (
 	run_ok "create s" d create s >/dev/null
