@@ -20,7 +20,7 @@ typedef struct table {
 
 struct dp_keymap {
 	unsigned char *arena;
-	size_t len, cap, n;
+	size_t len, cap, n, n_moved;
 	table by_orig, by_fake;
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
 };
@@ -186,26 +186,11 @@ bool dp_keymap_get(dp_keymap *m, uint32_t rule, const dp_val *orig, dp_val *fake
 	return true;
 }
 
-bool dp_keymap_used(dp_keymap *m, uint32_t rule, const dp_val *fake)
+static int append(dp_keymap *m, uint32_t rule, const bytes *o, const bytes *f, size_t *off)
 {
-	bytes b;
-
-	as_bytes(fake, &b);
-	return *find(m, &m->by_fake, 1, rule, &b, hash(m, rule, &b)) != 0;
-}
-
-int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake)
-{
-	bytes o, f;
-	size_t need, off;
+	size_t need = 4 + 5 + o->n + 5 + f->n;
 	unsigned char *p;
 
-	as_bytes(orig, &o);
-	as_bytes(fake, &f);
-	/* keep both tables at most half full */
-	if ((m->n + 1) * 2 > m->by_orig.cap && (grow(&m->by_orig) < 0 || grow(&m->by_fake) < 0))
-		return -1;
-	need = 4 + 5 + o.n + 5 + f.n;
 	if (m->len + need > m->cap) {
 		size_t cap = m->cap ? m->cap : 1 << 16;
 		while (cap < m->len + need)
@@ -216,30 +201,67 @@ int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val 
 		m->arena = p;
 		m->cap = cap;
 	}
-	off = m->len;
-	p = m->arena + off;
+	*off = m->len;
+	p = m->arena + *off;
 	memcpy(p, &rule, 4);
 	p += 4;
-	*p++ = o.type;
-	memcpy(p, &o.n, 4);
+	*p++ = o->type;
+	memcpy(p, &o->n, 4);
 	p += 4;
-	if (o.n)
-		memcpy(p, o.p, o.n);
-	p += o.n;
-	*p++ = f.type;
-	memcpy(p, &f.n, 4);
+	if (o->n)
+		memcpy(p, o->p, o->n);
+	p += o->n;
+	*p++ = f->type;
+	memcpy(p, &f->n, 4);
 	p += 4;
-	if (f.n)
-		memcpy(p, f.p, f.n);
+	if (f->n)
+		memcpy(p, f->p, f->n);
 	m->len += need;
-	m->n++;
-	{
-		uint64_t ho = hash(m, rule, &o), hf = hash(m, rule, &f);
-		uint64_t *so = find(m, &m->by_orig, 0, rule, &o, ho), *sf = find(m, &m->by_fake, 1, rule, &f, hf);
-		*so = off + 1;
-		m->by_orig.hash[so - m->by_orig.slot] = ho;
-		*sf = off + 1;
-		m->by_fake.hash[sf - m->by_fake.slot] = hf;
+	return 0;
+}
+
+int dp_keymap_claim(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake)
+{
+	bytes o, f, e;
+	uint32_t r;
+	uint64_t hf, *sf;
+	size_t off;
+
+	as_bytes(orig, &o);
+	as_bytes(fake, &f);
+	/* at most half full */
+	if ((m->n + 1) * 2 > m->by_fake.cap && grow(&m->by_fake) < 0)
+		return -1;
+	hf = hash(m, rule, &f);
+	sf = find(m, &m->by_fake, 1, rule, &f, hf);
+	if (*sf) {
+		entry_side(m, (size_t)(*sf - 1), 0, &r, &e);
+		return same(&e, &o) ? 1 : 0;
 	}
+	if (append(m, rule, &o, &f, &off) < 0)
+		return -1;
+	*sf = off + 1;
+	m->by_fake.hash[sf - m->by_fake.slot] = hf;
+	m->n++;
+	return 1;
+}
+
+int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake)
+{
+	bytes o, f;
+	uint64_t ho, *so, *sf;
+
+	as_bytes(orig, &o);
+	as_bytes(fake, &f);
+	sf = find(m, &m->by_fake, 1, rule, &f, hash(m, rule, &f));
+	if (*sf == 0)
+		return -1; /* claim first */
+	if ((m->n_moved + 1) * 2 > m->by_orig.cap && grow(&m->by_orig) < 0)
+		return -1;
+	ho = hash(m, rule, &o);
+	so = find(m, &m->by_orig, 0, rule, &o, ho);
+	*so = *sf;
+	m->by_orig.hash[so - m->by_orig.slot] = ho;
+	m->n_moved++;
 	return 0;
 }

@@ -1,8 +1,10 @@
-/* The collision-free mapping for masked unique columns: original -> fake per
- * rule, and which fakes a rule has handed out, so two originals never get
- * one fake. In memory for the length of one copy (a million keys take about
- * 100 MB); lookups hash with libsodium's SipHash under a per-process key, so
- * crafted production values cannot force collisions in the table. */
+/* The collision-free mapping for masked unique columns: which fakes a rule
+ * has handed out and to which original, so two originals never get one fake.
+ * An original whose first fake was free needs no entry of its own (the
+ * transformer gives it again); only the few that had to move on to a later
+ * attempt are indexed by original too. In memory for the length of one copy
+ * (a million keys take about 100 MB); lookups hash with libsodium's SipHash
+ * under a per-process key, so crafted values cannot flood one bucket. */
 #ifndef DOPPEL_DATA_KEYMAP_H
 #define DOPPEL_DATA_KEYMAP_H
 
@@ -15,12 +17,14 @@ typedef struct dp_keymap dp_keymap;
 
 dp_keymap *dp_keymap_new(void);
 void dp_keymap_free(dp_keymap *m);
-/* The fake already given to orig under rule, if any. fake->p points into
- * the map and stays valid until the next put. */
+/* The fake orig was moved to (dp_keymap_put), if any. fake->p points into
+ * the map and stays valid until the next claim. */
 bool dp_keymap_get(dp_keymap *m, uint32_t rule, const dp_val *orig, dp_val *fake);
-/* Has rule handed out this fake already? */
-bool dp_keymap_used(dp_keymap *m, uint32_t rule, const dp_val *fake);
-/* Records orig -> fake (both copied). Returns 0, or -1 out of memory. */
+/* Claims fake for orig: 1 if it was free (now orig's; both are copied) or
+ * orig's already, 0 if another original holds it, -1 out of memory. */
+int dp_keymap_claim(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake);
+/* Records that orig moved to the claimed fake (a later attempt), so the
+ * next get finds it. Returns 0, or -1. */
 int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake);
 
 #endif

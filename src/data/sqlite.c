@@ -559,9 +559,10 @@ static void fn_mask_unique(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	for (uint32_t attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
 		if (!transform(cx, r, c, &in, attempt, &out, buf))
 			return;
-		if (dp_keymap_used(c->map, ri, &out))
-			continue;
-		if (dp_keymap_put(c->map, ri, &in, &out) < 0) {
+		int claimed = dp_keymap_claim(c->map, ri, &in, &out);
+		if (claimed == 0)
+			continue; /* another original has it */
+		if (claimed < 0 || (attempt > 0 && dp_keymap_put(c->map, ri, &in, &out) < 0)) {
 			sqlite3_result_error_nomem(cx);
 			return;
 		}
