@@ -24,5 +24,6 @@ int cmd_drift(int argc, char **argv, dp_error **err);
 int cmd_rebase(int argc, char **argv, dp_error **err);
 int cmd_pii_check(int argc, char **argv, dp_error **err);
 int cmd_scan(int argc, char **argv, dp_error **err);
+int cmd_synth(int argc, char **argv, dp_error **err);
 
 #endif
