@@ -5,7 +5,7 @@
 BUILD ?= build
 MESON ?= meson
 
-.PHONY: all deps build demo check bench bench-replication clean
+.PHONY: all deps build demo check bench bench-replication bench-masking clean
 
 all: build
 
@@ -30,6 +30,9 @@ bench: build
 
 bench-replication: build
 	@DOPPEL=$(abspath $(BUILD))/doppel bench/replication
+
+bench-masking: build
+	@DOPPEL=$(abspath $(BUILD))/doppel bench/masking
 
 clean:
 	rm -rf $(BUILD) build-asan

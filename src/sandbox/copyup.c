@@ -454,7 +454,7 @@ static int locate_file(dp_copyup *cu, const dp_sandbox *sb, size_t *layer, dp_er
 
 static int copy_up(dp_copyup *cu, const dp_sandbox *sb, dp_error **err)
 {
-	size_t layer;
+	size_t layer = 0;
 
 	if (locate_file(cu, sb, &layer, err) < 0 || make_dirs(cu, err) < 0 || note_sides(cu, err) < 0)
 		return -1;
