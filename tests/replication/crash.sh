@@ -9,7 +9,7 @@
 
 ROUNDS=${DOPPEL_CRASH_ROUNDS:-28} # kills per operation: 5 operations
 NFILES=2000
-DEADLINE=$(($(date +%s) + ${DOPPEL_CRASH_SECONDS:-150}))
+DEADLINE=$(($(date +%s) + ${DOPPEL_CRASH_SECONDS:-220}))
 
 # --- fixture: 2000 small files in 20 directories --------------------------------------------
 for d in $(seq 1 20); do
