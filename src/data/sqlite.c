@@ -240,6 +240,29 @@ static int resolve_rules(sqlite3 *db, const char *sch, schema *s, const dp_spec 
 					spec->file, r->line, r->db, r->table, r->column);
 		c->own = c->rule = r;
 	}
+	/* an allow entry names a real column too: a typo would hide nothing
+	 * today and silently let a renamed personal column through tomorrow */
+	for (size_t i = 0; i < spec->n_allow; i++) {
+		const char *a = spec->allow[i], *t1, *t2;
+		char tname[160], cname[160];
+		table *t;
+		size_t ld = strlen(dbs->name);
+		if (strncmp(a, dbs->name, ld) != 0 || a[ld] != '.')
+			continue;
+		t1 = a + ld + 1;
+		t2 = strchr(t1, '.');
+		if (t2 == NULL || (size_t)(t2 - t1) >= sizeof(tname) || strlen(t2 + 1) >= sizeof(cname))
+			continue;
+		snprintf(tname, sizeof(tname), "%.*s", (int)(t2 - t1), t1);
+		snprintf(cname, sizeof(cname), "%s", t2 + 1);
+		t = dpq_table(s, tname, NULL);
+		if (t == NULL)
+			return dp_usage(err, "%s:%d: masking.allow: %s: no table '%s' in %s", spec->file,
+					spec->allow_lines[i], a, tname, dbs->sqlite);
+		if (dpq_col(t, cname, NULL) == NULL)
+			return dp_usage(err, "%s:%d: masking.allow: %s: no column '%s' in table %s", spec->file,
+					spec->allow_lines[i], a, cname, t->name);
+	}
 	/* sql and template rules must compile against their table */
 	for (size_t i = 0; i < s->n; i++)
 		for (size_t j = 0; j < s->t[i].n; j++) {

@@ -661,7 +661,8 @@ static int load_masking(ctx *c, struct fy_node *keyn, struct fy_node *map, dp_sp
 			if (v == NULL || !fy_node_is_sequence(v))
 				return bad(c, k, "masking.allow", "expected a list of DB.TABLE.COLUMN known to hold no personal data");
 			s->allow = calloc((size_t)fy_node_sequence_item_count(v) + 1, sizeof(char *));
-			if (s->allow == NULL)
+			s->allow_lines = calloc((size_t)fy_node_sequence_item_count(v) + 1, sizeof(int));
+			if (s->allow == NULL || s->allow_lines == NULL)
 				abort();
 			while ((e = fy_node_sequence_iterate(v, &si)) != NULL) {
 				const char *ref = scalar(e);
@@ -673,6 +674,7 @@ static int load_masking(ctx *c, struct fy_node *keyn, struct fy_node *map, dp_sp
 				}
 				for (int j = 0; j < 3; j++)
 					free(parts[j]);
+				s->allow_lines[s->n_allow] = line_of(e);
 				s->allow[s->n_allow++] = xstrdup(ref);
 			}
 		} else {
@@ -753,8 +755,8 @@ static int check_refs(ctx *c, dp_spec *s)
 		for (j = 0; j < s->n_dbs && !(strlen(s->dbs[j].name) == n && strncmp(s->dbs[j].name, s->allow[i], n) == 0); j++)
 			;
 		if (j == s->n_dbs)
-			return dp_usage(c->err, "%s: masking.allow: %s: no database named '%.*s' in production.databases",
-					c->file, s->allow[i], (int)n, s->allow[i]);
+			return dp_usage(c->err, "%s:%d: masking.allow: %s: no database named '%.*s' in production.databases",
+					c->file, s->allow_lines[i], s->allow[i], (int)n, s->allow[i]);
 	}
 	for (size_t i = 0; i < s->n_subsets; i++) {
 		dp_subset_rule *r = &s->subsets[i];
@@ -1008,6 +1010,7 @@ void dp_spec_free(dp_spec *s)
 	free(s->rules);
 	for (size_t i = 0; i < s->n_allow; i++)
 		free(s->allow[i]);
+	free(s->allow_lines);
 	free(s->allow);
 	for (size_t i = 0; i < s->n_subsets; i++) {
 		free(s->subsets[i].tier);

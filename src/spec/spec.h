@@ -76,6 +76,7 @@ typedef struct dp_spec {
 	dp_mask_rule *rules;
 	size_t n_rules;
 	char **allow;          /* masking.allow: DB.TABLE.COLUMN known to be impersonal */
+	int *allow_lines;      /* where each is in doppel.yaml */
 	size_t n_allow;
 	dp_subset_rule *subsets;
 	size_t n_subsets;

@@ -108,6 +108,8 @@ remember_production
   rules:
     main.customers.email: {sql: \"nosuchfn(email)\"}"
 	expect_usage_error "bad sql" "sql: no such function" d sync
+	config "$(printf '%s\n' "$RULES" | sed 's/main.products.name/main.products.nmae/')"
+	expect_usage_error "allow of no column" "doppel.yaml:[0-9]+: masking.allow: main.products.nmae: no column 'nmae'" d sync
 	[ ! -e "$DOPPEL_HOME/snapshots/1" ] || fail "a bad rule left a snapshot"
 	check_production "(bad rules)"
 	pass "bad rules are refused with file:line, the column list and did-you-mean"
