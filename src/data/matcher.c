@@ -1,21 +1,29 @@
 /* The leak scan's many-pattern search (see matcher.h): two Aho-Corasick
- * automata, one over ASCII case-folded bytes (TEXT) and one over digits only
- * (DIGITS), run side by side over one stream. Up to millions of patterns are
- * searched for in gigabytes, so the layout is chosen for memory first and
- * scan speed second:
+ * automata, one over ASCII case-folded bytes (TEXT), one over digits only
+ * (DIGITS), run side by side over one stream. Millions of patterns are
+ * searched for in gigabytes, so memory is spent with care and laid out for
+ * the cache, which is what bounds the scan speed:
  *
- * Adding. Patterns go into a build trie kept as first-child/next-sibling
- * lists sorted by byte (13 bytes a node; the root, which has the most
- * children, gets a 256-entry array). No 256-wide rows per node.
+ * Adding copies the pattern's bytes (folded, or its digits) to an arena; no
+ * trie yet. Building sorts the patterns and makes a trie of them in one pass
+ * (sorted, every new node is its parent's last child), then lays it out:
  *
- * Building. The trie is renumbered breadth first. Then the children of a node
- * are consecutive nodes, so a node stores only the index of its first child
- * (the next node's first child ends the range) and each node stores the byte
- * on the edge into it; with the fail link and the output link that is 13
- * bytes a node (12 in ac_node, 1 in label[]). The first DENSE_NODES nodes
- * (the root and the shallow nodes, where a scan spends nearly all its time)
- * also get a full 256-entry transition row with the fail links folded in.
- * A build needs about 30 bytes a node at its peak (both layouts at once).
+ * Nodes are 16 bytes plus one byte of label: first child (a node's children
+ * are consecutive), fail link, output link, child count and the bytes of up
+ * to three children (most nodes have one; more are found in label[], the
+ * byte on the edge into each node). No 256-wide rows per node. The array has
+ * three regions, in the order of how often a scan visits them:
+ *   1. breadth first, the shallowest nodes, which get a dense row each: the
+ *      next state, fail links folded in, for each class of byte (the bytes
+ *      used by patterns; a row is 64 entries for typical text patterns, 16
+ *      for digits), DENSE_BYTES per automaton;
+ *   2. depth first, the other nodes shared by two patterns or more: the
+ *      prefixes that text resembling the patterns (fake names) walks;
+ *   3. the tails, chains of single children down to one pattern's end, each
+ *      consecutive; their first nodes are in 2.
+ * A build peaks near 35 bytes a node (trie and layout at once). Measured:
+ * 1.3M patterns (emails, names, phones, cards), 11M nodes: 0.4 s to add,
+ * 3.5 s to build, 320 MB at the peak.
  *
  * Reporting. Patterns ending at the same node share a terminal holding their
  * ids, sorted; a node's output link is the first terminal on its suffix chain
@@ -23,10 +31,13 @@
  * of a string is reported: the same string added with two ids is reported
  * twice at each place; added twice with the same id (including "ABC" and
  * "abc" in TEXT mode), once. The two automata are independent: a value added
- * in both modes may be reported by each, at the same offset.
+ * in both modes may be reported by each, at the same offset. Matches come
+ * in the order of their last byte. A callback that stops the scan ends the
+ * stream: the other matches ending at that byte are not reported, and the
+ * state is to be reset before it is used again.
  *
- * DIGITS. Digits advance the digits automaton; a run of separators (any of
- * " -()./+") between them is skipped; any other byte resets it to the root.
+ * DIGITS. Digits advance the digits automaton; separators (any of " -()./+",
+ * in runs of any length) are skipped; any other byte resets it to the root.
  * A ring of the stream offsets of the last L digits (L: the longest DIGITS
  * pattern) gives a match's offset, that of its first digit. A match inside a
  * longer run of digits is reported too: "15550109999" inside "0015550109999"
@@ -39,22 +50,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Nodes, in breadth-first order, with a dense 256-entry row: 1 KiB each.
- * Measured (100k patterns, 1 core): 1 row ~250 MB/s, 4096 rows ~ the same on
- * text that rarely goes deep; kept modest so small matchers stay small. */
-#define DENSE_NODES 1024u
+/* Dense rows per automaton. Measured on a 133 MB SQLite table of fake
+ * people, 100k patterns, best of 5: 256 KiB ~100 MB/s, 1 MiB ~140, 4 MiB ~95
+ * (the rows themselves stop fitting in the cache). */
+#define DENSE_BYTES (1024u << 10)
 /* Node and terminal indexes take 31 bits: a state's top bit says whether
  * its node has an output, so the scan loop need not load the node to know. */
 #define MAX_INDEX 0x7ffffffeu
 #define OUT_FLAG 0x80000000u
 #define INDEX(s) ((s) & ~OUT_FLAG)
 
+typedef struct pattern {
+	uint64_t key; /* first 8 bytes, big-endian: most comparisons end here */
+	size_t off;   /* of its bytes in the arena */
+	uint32_t len, id;
+} pattern;
+
+/* The trie made at build time, before its layout. */
 typedef struct trie {
 	uint32_t *child;   /* first child (lowest byte); 0: none */
 	uint32_t *sibling; /* next sibling, higher byte; 0: none */
 	uint32_t *term;	   /* terminal ending here; 0: none */
 	uint8_t *label;	   /* byte on the edge into the node */
-	uint32_t n, cap;
+	uint32_t n;
 	uint32_t root[256]; /* the root's children by byte; 0: none */
 } trie;
 
@@ -72,27 +90,24 @@ typedef struct ac_term {
 	uint32_t next;	/* next terminal on the suffix chain; 0: none */
 } ac_term;
 
-typedef struct id_pair {
-	uint32_t term, id;
-} id_pair;
-
 typedef struct ac {
 	/* while adding */
-	trie t;
-	id_pair *pairs;
-	size_t n_pairs, cap_pairs;
+	uint8_t *bytes;
+	size_t n_bytes, cap_bytes;
+	pattern *pats;
+	size_t n_pats, cap_pats;
 	uint32_t max_depth;
-	/* depth set when adding, the rest when building */
-	ac_term *term; /* [0] means none; a sentinel follows the last one */
-	uint32_t n_terms;
-	size_t cap_terms;
+	/* while building */
+	trie t;
 	/* once built */
 	ac_node *node;
 	uint8_t *label;	 /* byte on the edge into each node */
-	uint32_t *delta; /* n_dense rows, by byte class: states (with OUT_FLAG) */
+	uint32_t *delta; /* n_dense rows by byte class: states, with OUT_FLAG */
 	uint32_t n_nodes, n_dense;
-	unsigned shift;	 /* rows are 1 << shift wide */
+	unsigned shift;	  /* rows are 1 << shift wide */
 	uint8_t cls[256]; /* byte -> class */
+	ac_term *term;	  /* [0] means none; a sentinel follows the last */
+	uint32_t n_terms;
 	uint32_t *ids;
 } ac;
 
@@ -129,38 +144,25 @@ static inline uint8_t fold(uint8_t c)
 	return (uint8_t)(c - 'A') < 26 ? (uint8_t)(c | 0x20) : c;
 }
 
-/* Room for extra more nodes; grows by half so a huge trie does not double. */
-static int trie_reserve(trie *t, size_t extra)
+/* Makes room for need elements; grows by half, so a big array does not
+ * double. */
+static int reserve(void **p, size_t *cap, size_t need, size_t size)
 {
-	size_t need = (size_t)t->n + extra, cap;
-	void *p;
+	size_t c = *cap;
+	void *q;
 
-	if (need <= t->cap)
+	if (need <= c)
 		return 0;
-	if (need > MAX_INDEX)
+	c = c + c / 2 > need ? c + c / 2 : need;
+	if (c < 64)
+		c = 64;
+	if (c > SIZE_MAX / size)
 		return -1;
-	cap = t->cap + t->cap / 2;
-	if (cap < need)
-		cap = need;
-	if (cap < 64)
-		cap = 64;
-	if (cap > MAX_INDEX)
-		cap = MAX_INDEX;
-	/* each array is committed as soon as it grows: a failure halfway leaves
-	 * some arrays longer than cap, which is harmless */
-	if ((p = realloc(t->child, cap * sizeof(uint32_t))) == NULL)
+	q = realloc(*p, c * size);
+	if (q == NULL)
 		return -1;
-	t->child = p;
-	if ((p = realloc(t->sibling, cap * sizeof(uint32_t))) == NULL)
-		return -1;
-	t->sibling = p;
-	if ((p = realloc(t->term, cap * sizeof(uint32_t))) == NULL)
-		return -1;
-	t->term = p;
-	if ((p = realloc(t->label, cap)) == NULL)
-		return -1;
-	t->label = p;
-	t->cap = (uint32_t)cap;
+	*p = q;
+	*cap = c;
 	return 0;
 }
 
@@ -173,74 +175,25 @@ static void trie_free(trie *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Capacity was reserved by the caller. */
-static uint32_t trie_node(trie *t, uint8_t c)
-{
-	uint32_t v = t->n++;
-
-	t->child[v] = t->sibling[v] = t->term[v] = 0;
-	t->label[v] = c;
-	return v;
-}
-
-static int ac_init(ac *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (trie_reserve(&a->t, 1) < 0)
-		return -1;
-	trie_node(&a->t, 0); /* the root */
-	return 0;
-}
-
 static void ac_free(ac *a)
 {
+	free(a->bytes);
+	free(a->pats);
 	trie_free(&a->t);
-	free(a->pairs);
-	free(a->term);
 	free(a->node);
 	free(a->label);
 	free(a->delta);
+	free(a->term);
 	free(a->ids);
 	memset(a, 0, sizeof(*a));
-}
-
-/* The child of build-trie node v on byte c, made if missing; siblings stay
- * sorted so the build lays each node's children out in byte order. */
-static uint32_t trie_child(trie *t, uint32_t v, uint8_t c)
-{
-	uint32_t *link, w;
-
-	if (v == 0) {
-		if (t->root[c] == 0)
-			t->root[c] = trie_node(t, c);
-		return t->root[c];
-	}
-	link = &t->child[v];
-	while (*link != 0 && t->label[*link] < c)
-		link = &t->sibling[*link];
-	if (*link != 0 && t->label[*link] == c)
-		return *link;
-	w = trie_node(t, c); /* no realloc: the caller reserved, link stays valid */
-	t->sibling[w] = *link;
-	*link = w;
-	return w;
-}
-
-static void *grow(void *p, size_t *cap, size_t size)
-{
-	size_t c = *cap ? *cap + *cap / 2 : 64;
-	void *q = realloc(p, c * size);
-
-	if (q != NULL)
-		*cap = c;
-	return q;
 }
 
 /* Returns 1 when added, 0 when there was nothing to add, -1 on error. */
 static int ac_add(ac *a, const uint8_t *key, size_t n, bool digits, uint32_t id, dp_error **err)
 {
 	size_t len = 0;
-	uint32_t v = 0;
+	uint8_t *b;
+	uint64_t k = 0;
 
 	if (digits) {
 		for (size_t i = 0; i < n; i++)
@@ -252,138 +205,146 @@ static int ac_add(ac *a, const uint8_t *key, size_t n, bool digits, uint32_t id,
 		return 0;
 	if (len > MAX_INDEX)
 		return dp_fail(err, E2BIG, "pattern matcher: a pattern of %zu bytes", len);
-	if (trie_reserve(&a->t, len) < 0)
-		return dp_fail(err, ENOMEM, "pattern matcher: %u nodes", a->t.n);
-	if (a->n_pairs == a->cap_pairs) {
-		id_pair *p = grow(a->pairs, &a->cap_pairs, sizeof(*p));
-		if (p == NULL)
-			return dp_fail(err, ENOMEM, "pattern matcher: %zu patterns", a->n_pairs);
-		a->pairs = p;
-	}
-	/* room for [0], a new terminal and the sentinel */
-	if ((size_t)a->n_terms + 2 >= a->cap_terms) {
-		ac_term *p;
-		if (a->n_terms >= MAX_INDEX - 1)
-			return dp_fail(err, E2BIG, "pattern matcher: too many patterns");
-		p = grow(a->term, &a->cap_terms, sizeof(*p));
-		if (p == NULL)
-			return dp_fail(err, ENOMEM, "pattern matcher: %u patterns", a->n_terms);
-		a->term = p;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = key[i];
-		if (digits && byte_class[c] != BYTE_DIGIT)
+	if (a->n_pats >= MAX_INDEX - 1)
+		return dp_fail(err, E2BIG, "pattern matcher: %zu patterns", a->n_pats);
+	if (reserve((void **)&a->bytes, &a->cap_bytes, a->n_bytes + len, 1) < 0 ||
+	    reserve((void **)&a->pats, &a->cap_pats, a->n_pats + 1, sizeof(pattern)) < 0)
+		return dp_fail(err, ENOMEM, "pattern matcher: %zu patterns", a->n_pats + 1);
+	b = a->bytes + a->n_bytes;
+	for (size_t i = 0, j = 0; i < n; i++) {
+		if (digits && byte_class[key[i]] != BYTE_DIGIT)
 			continue;
-		v = trie_child(&a->t, v, digits ? c : fold(c));
+		b[j++] = digits ? key[i] : fold(key[i]);
 	}
-	if (a->t.term[v] == 0) {
-		a->t.term[v] = ++a->n_terms;
-		a->term[a->n_terms] = (ac_term){ .depth = (uint32_t)len };
-	}
-	a->pairs[a->n_pairs++] = (id_pair){ a->t.term[v], id };
+	for (size_t i = 0; i < 8; i++)
+		k = k << 8 | (i < len ? b[i] : 0);
+	a->pats[a->n_pats++] = (pattern){ k, a->n_bytes, (uint32_t)len, id };
+	a->n_bytes += len;
 	if (len > a->max_depth)
 		a->max_depth = (uint32_t)len;
 	return 1;
 }
 
-/* The child of built node x on byte c; 0 (the root is nobody's child): none. */
-static inline uint32_t find_child(const ac *a, const ac_node *x, uint8_t c)
+/* Bytes in order, a prefix first, then ids. */
+static int cmp_pattern(const void *x, const void *y, void *arena)
 {
-	uint32_t b, e;
+	const pattern *p = x, *q = y;
+	const uint8_t *bytes = arena;
+	uint32_t n = p->len < q->len ? p->len : q->len;
+	int r;
 
-	if (x->n <= 3) { /* most nodes: no second cache line */
-		for (unsigned k = 0; k < x->n; k++)
-			if (x->lab[k] == c)
-				return x->first + k;
-		return 0;
+	if (p->key != q->key)
+		return p->key < q->key ? -1 : 1;
+	if (n > 8 && (r = memcmp(bytes + p->off + 8, bytes + q->off + 8, n - 8)) != 0)
+		return r;
+	if (p->len != q->len)
+		return p->len < q->len ? -1 : 1;
+	return (p->id > q->id) - (p->id < q->id);
+}
+
+static uint32_t common_prefix(const ac *a, const pattern *p, const pattern *q)
+{
+	uint32_t n = p->len < q->len ? p->len : q->len, i = 0;
+
+	while (i < n && a->bytes[p->off + i] == a->bytes[q->off + i])
+		i++;
+	return i;
+}
+
+/* The sorted patterns into a trie, terminals and id lists. After sorting,
+ * a pattern shares its longest common prefix with the one before it, and
+ * each new node is its parent's last child so far. pats[i].key is reused
+ * for that prefix's length. */
+static int ac_trie(ac *a, dp_error **err)
+{
+	trie *t = &a->t;
+	uint32_t *path = NULL; /* the previous pattern's nodes, by depth */
+	size_t nodes = 1;
+	uint32_t n_ids = 0;
+
+	if (a->n_pats > 1) /* none: pats is NULL, which qsort_r must not get */
+		qsort_r(a->pats, a->n_pats, sizeof(pattern), cmp_pattern, a->bytes);
+	for (size_t i = 0; i < a->n_pats; i++) {
+		a->pats[i].key = i == 0 ? 0 : common_prefix(a, &a->pats[i - 1], &a->pats[i]);
+		nodes += a->pats[i].len - a->pats[i].key;
 	}
-	b = x->first;
-	e = b + x->n;
-	while (e - b > 8) {
-		uint32_t mid = b + (e - b) / 2;
-		if (a->label[mid] <= c)
-			b = mid;
-		else
-			e = mid;
+	if (nodes > MAX_INDEX)
+		return dp_fail(err, E2BIG, "pattern matcher: %zu nodes", nodes);
+	t->child = malloc(nodes * sizeof(uint32_t));
+	t->sibling = malloc(nodes * sizeof(uint32_t));
+	t->term = malloc(nodes * sizeof(uint32_t));
+	t->label = malloc(nodes);
+	path = malloc(((size_t)a->max_depth + 1) * sizeof(uint32_t));
+	a->term = malloc((a->n_pats + 2) * sizeof(ac_term)); /* at most */
+	a->ids = malloc((a->n_pats + 1) * sizeof(uint32_t));
+	if (t->child == NULL || t->sibling == NULL || t->term == NULL || t->label == NULL || path == NULL ||
+	    a->term == NULL || a->ids == NULL) {
+		free(path);
+		return dp_fail(err, ENOMEM, "pattern matcher: %zu nodes", nodes);
 	}
-	for (; b < e; b++)
-		if (a->label[b] >= c)
-			return a->label[b] == c ? b : 0;
+	t->n = 1;
+	t->child[0] = t->sibling[0] = t->term[0] = 0;
+	t->label[0] = 0;
+	path[0] = 0;
+	a->term[0] = (ac_term){ 0 };
+	for (size_t i = 0; i < a->n_pats; i++) {
+		const pattern *p = &a->pats[i];
+		const uint8_t *b = a->bytes + p->off;
+		uint32_t common = (uint32_t)p->key, v;
+		for (uint32_t d = common; d < p->len; d++) {
+			v = t->n++;
+			t->child[v] = t->sibling[v] = t->term[v] = 0;
+			t->label[v] = b[d];
+			if (d == 0)
+				t->root[b[d]] = v;
+			else if (d == common && i > 0 && a->pats[i - 1].len > common)
+				t->sibling[path[d + 1]] = v; /* after the previous one's child */
+			else
+				t->child[path[d]] = v;
+			path[d + 1] = v;
+		}
+		v = path[p->len];
+		if (t->term[v] == 0) { /* a new string */
+			t->term[v] = ++a->n_terms;
+			a->term[a->n_terms] = (ac_term){ .depth = p->len, .ids = n_ids };
+		}
+		if (a->term[a->n_terms].ids == n_ids || a->ids[n_ids - 1] != p->id)
+			a->ids[n_ids++] = p->id; /* sorted: a duplicate is the last one */
+	}
+	assert(t->n == nodes);
+	a->term[a->n_terms + 1] = (ac_term){ .ids = n_ids };
+	free(path);
+	free(a->bytes);
+	free(a->pats);
+	a->bytes = NULL;
+	a->pats = NULL;
+	a->n_bytes = a->cap_bytes = a->n_pats = a->cap_pats = 0;
 	return 0;
 }
 
-static inline uint32_t flagged(const ac *a, uint32_t v)
+/* Which trie nodes have two or more patterns ending at or below them; the
+ * others are tails, chains down to one pattern's end. A child is made after
+ * its parent, so counting backwards sees children first. */
+static uint8_t *shared_nodes(const trie *t)
 {
-	return a->node[v].out != 0 ? v | OUT_FLAG : v;
-}
+	uint8_t *below = malloc(t->n);
 
-/* The transition from node s, which has no dense row, on byte c (folded in
- * TEXT) of class k. */
-static inline uint32_t sparse_step(const ac *a, uint32_t s, uint8_t c, uint8_t k)
-{
-	for (;;) {
-		uint32_t w = find_child(a, &a->node[s], c);
-		if (w != 0)
-			return flagged(a, w);
-		s = a->node[s].fail; /* shallower: ends in the dense rows */
-		if (s < a->n_dense)
-			return a->delta[(size_t)s << a->shift | k];
+	if (below == NULL)
+		return NULL;
+	for (uint32_t v = t->n; v-- > 1;) {
+		unsigned k = t->term[v] != 0;
+		for (uint32_t w = t->child[v]; w != 0 && k < 2; w = t->sibling[w])
+			k += below[w];
+		below[v] = (uint8_t)(k < 2 ? k : 2);
 	}
+	below[0] = 2;
+	for (uint32_t v = 0; v < t->n; v++)
+		below[v] = below[v] >= 2;
+	return below;
 }
 
-static int cmp_u32(const void *x, const void *y)
-{
-	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-	return (a > b) - (a < b);
-}
-
-/* The (terminal, id) pairs into per-terminal id lists, sorted, duplicate ids
- * dropped. term[t].ids counts first, then becomes the start. */
-static int ac_ids(ac *a, dp_error **err)
-{
-	uint32_t w = 0;
-	ac_term *term;
-
-	/* room for [0] and the sentinel, even when nothing was added */
-	term = realloc(a->term, ((size_t)a->n_terms + 2) * sizeof(ac_term));
-	if (term == NULL)
-		return dp_fail(err, ENOMEM, "pattern matcher: %u patterns", a->n_terms);
-	a->term = term;
-	term[0] = term[a->n_terms + 1] = (ac_term){ 0 };
-	a->ids = malloc((a->n_pairs + 1) * sizeof(uint32_t));
-	if (a->ids == NULL)
-		return dp_fail(err, ENOMEM, "pattern matcher: %zu ids", a->n_pairs);
-	for (size_t i = 0; i < a->n_pairs; i++)
-		term[a->pairs[i].term].ids++;
-	for (uint32_t t = 1, sum = 0; t <= a->n_terms + 1; t++) {
-		uint32_t c = term[t].ids;
-		term[t].ids = sum;
-		sum += c;
-	}
-	/* placing advances each start to its end, the next one's start... */
-	for (size_t i = 0; i < a->n_pairs; i++)
-		a->ids[term[a->pairs[i].term].ids++] = a->pairs[i].id;
-	/* ...so shifting by one restores the starts (term[0].ids is 0) */
-	for (uint32_t t = a->n_terms + 1; t >= 1; t--)
-		term[t].ids = term[t - 1].ids;
-	for (uint32_t t = 1; t <= a->n_terms; t++) {
-		uint32_t b = term[t].ids, e = term[t + 1].ids;
-		if (e - b > 1)
-			qsort(a->ids + b, e - b, sizeof(uint32_t), cmp_u32);
-		term[t].ids = w;
-		for (uint32_t i = b; i < e; i++)
-			if (i == b || a->ids[i] != a->ids[i - 1])
-				a->ids[w++] = a->ids[i];
-	}
-	term[a->n_terms + 1].ids = w;
-	free(a->pairs);
-	a->pairs = NULL;
-	a->n_pairs = a->cap_pairs = 0;
-	return 0;
-}
-
-/* Gives built node v (trie node order[v]) its children, as the nodes from
- * next on; returns the new next. */
+/* Gives node v (trie node order[v]) its children, as the nodes from next on;
+ * returns the new next. */
 static uint32_t lay_out(ac *a, uint32_t *order, uint32_t v, uint32_t next)
 {
 	const trie *t = &a->t;
@@ -410,42 +371,15 @@ static uint32_t lay_out(ac *a, uint32_t *order, uint32_t v, uint32_t next)
 	return next;
 }
 
-/* Which build-trie nodes have two or more patterns ending at or below them.
- * The others are tails: chains of single children down to one pattern's end.
- * A child is made after its parent, so counting backwards sees children
- * first. */
-static uint8_t *shared_nodes(const trie *t)
-{
-	uint8_t *below = malloc(t->n);
-
-	if (below == NULL)
-		return NULL;
-	for (uint32_t v = t->n; v-- > 1;) {
-		unsigned k = t->term[v] != 0;
-		for (uint32_t w = t->child[v]; w != 0 && k < 2; w = t->sibling[w])
-			k += below[w];
-		below[v] = (uint8_t)(k < 2 ? k : 2);
-	}
-	below[0] = 2;
-	for (uint32_t v = 0; v < t->n; v++)
-		below[v] = below[v] >= 2;
-	return below;
-}
-
-/* Build trie -> node array, in three regions, for the cache: a scan spends
- * nearly all its time in the first and most of the rest in the second.
- *   1. Breadth first, the shallowest nodes, those with dense rows.
- *   2. Depth first, the other nodes shared by several patterns: the prefixes
- *      any text resembling the patterns (fake names and emails) walks.
- *   3. The tails, each chain consecutive; their first nodes are in 2.
- * A node's children are always consecutive. */
-static int ac_layout(ac *a, dp_error **err)
+/* The trie into the node array's three regions (see the top); the first
+ * dense nodes are region 1. */
+static int ac_layout(ac *a, uint32_t dense, dp_error **err)
 {
 	typedef struct range {
 		uint32_t cur, end;
 	} range;
 	uint32_t n = a->t.n, next = 1, i, sp = 0, end2;
-	uint32_t *order = malloc((size_t)n * sizeof(uint32_t)); /* built node -> trie node */
+	uint32_t *order = malloc((size_t)n * sizeof(uint32_t)); /* node -> trie node */
 	range *stack = malloc(((size_t)a->max_depth + 2) * sizeof(range));
 	uint8_t *shared = shared_nodes(&a->t);
 
@@ -459,7 +393,7 @@ static int ac_layout(ac *a, dp_error **err)
 	}
 	order[0] = 0;
 	a->label[0] = 0;
-	for (i = 0; i < n && i < DENSE_NODES; i++)
+	for (i = 0; i < n && i < dense; i++)
 		next = lay_out(a, order, i, next);
 	a->n_dense = i;
 	/* the nodes placed but not expanded are one or two levels deep; each
@@ -497,6 +431,53 @@ static int ac_layout(ac *a, dp_error **err)
 	free(shared);
 	trie_free(&a->t);
 	return 0;
+}
+
+/* The child of node x on byte c; 0 (the root is nobody's child): none. */
+static inline uint32_t find_child(const ac *a, const ac_node *x, uint8_t c)
+{
+	uint32_t b, e;
+
+	if (x->n <= 3) { /* most nodes: no second cache line */
+		for (unsigned k = 0; k < x->n; k++)
+			if (x->lab[k] == c)
+				return x->first + k;
+		return 0;
+	}
+	b = x->first;
+	e = b + x->n;
+	while (e - b > 8) {
+		uint32_t mid = b + (e - b) / 2;
+		if (a->label[mid] <= c)
+			b = mid;
+		else
+			e = mid;
+	}
+	for (; b < e; b++)
+		if (a->label[b] >= c)
+			return a->label[b] == c ? b : 0;
+	return 0;
+}
+
+static inline uint32_t flagged(const ac *a, uint32_t v)
+{
+	return a->node[v].out != 0 ? v | OUT_FLAG : v;
+}
+
+/* The transition from node s, which has no dense row, on byte c (folded in
+ * TEXT) of class k. */
+static inline uint32_t sparse_step(const ac *a, uint32_t s, uint8_t c, uint8_t k)
+{
+	if (k == 0) /* TEXT: a byte on no edge (binary data) leads to the root */
+		return 0;
+	for (;;) {
+		uint32_t w = find_child(a, &a->node[s], c);
+		if (w != 0)
+			return flagged(a, w);
+		s = a->node[s].fail; /* shallower: ends in the dense rows */
+		if (s < a->n_dense)
+			return a->delta[(size_t)s << a->shift | k];
+	}
 }
 
 /* Fail and output links, breadth first: a node's fail target is shallower,
@@ -538,14 +519,14 @@ static int ac_links(ac *a, dp_error **err)
 	return 0;
 }
 
-/* Byte classes: TEXT bytes that start no edge are one class (they lead to
- * the root), each other folded byte is its own; DIGITS bytes are a digit,
- * a separator or other. Rows are as wide as the classes, rounded up to a
- * power of two: for text patterns that is usually 64 instead of 256, so four
- * times as many rows fit in the cache. */
+/* Byte classes: TEXT bytes on no edge are one class (they lead to the root),
+ * each other folded byte is its own; DIGITS bytes are a digit, a separator
+ * or other. Rows are as wide as the classes, rounded up to a power of two:
+ * for text patterns usually 64 instead of 256, so four times as many rows
+ * fit in the cache. rep[] gets a byte of each class. */
 static unsigned ac_classes(ac *a, bool digits, uint8_t *rep)
 {
-	unsigned k = 0, shift = 0;
+	unsigned k, shift = 0;
 
 	memset(a->cls, 0, sizeof(a->cls));
 	if (digits) {
@@ -558,8 +539,8 @@ static unsigned ac_classes(ac *a, bool digits, uint8_t *rep)
 		k = DCLS_DIGIT0 + 10;
 	} else {
 		bool used[256] = { false };
-		for (uint32_t v = 1; v < a->n_nodes; v++)
-			used[a->label[v]] = true;
+		for (uint32_t v = 1; v < a->t.n; v++) /* before the layout */
+			used[a->t.label[v]] = true;
 		k = 1;
 		for (unsigned c = 0; c < 256; c++)
 			if (used[c]) {
@@ -576,10 +557,9 @@ static unsigned ac_classes(ac *a, bool digits, uint8_t *rep)
 }
 
 /* Full rows for the first n_dense nodes, fail links folded in. */
-static int ac_rows(ac *a, bool digits, dp_error **err)
+static int ac_rows(ac *a, bool digits, const uint8_t *rep, unsigned k, dp_error **err)
 {
-	uint8_t rep[256]; /* class -> a byte of it */
-	unsigned k = ac_classes(a, digits, rep), width = 1u << a->shift;
+	unsigned width = 1u << a->shift;
 
 	a->delta = calloc((size_t)a->n_dense * width, sizeof(uint32_t));
 	if (a->delta == NULL)
@@ -588,7 +568,7 @@ static int ac_rows(ac *a, bool digits, dp_error **err)
 		uint32_t *row = a->delta + (size_t)s * width;
 		/* breadth first: fail[s] < s, its row is complete */
 		const uint32_t *frow = a->delta + (size_t)a->node[s].fail * width;
-		for (unsigned c = 1; c < k; c++) {
+		for (unsigned c = digits ? DCLS_DIGIT0 : 1; c < k; c++) {
 			uint32_t w = find_child(a, &a->node[s], rep[c]);
 			row[c] = w != 0 ? flagged(a, w) : s == 0 ? 0 : frow[c];
 		}
@@ -601,22 +581,20 @@ static int ac_rows(ac *a, bool digits, dp_error **err)
 
 static int ac_compile(ac *a, bool digits, dp_error **err)
 {
-	if (ac_layout(a, err) < 0 || ac_links(a, err) < 0 || ac_rows(a, digits, err) < 0)
+	uint8_t rep[256];
+	unsigned k;
+
+	if (ac_trie(a, err) < 0)
 		return -1;
-	return ac_ids(a, err);
+	k = ac_classes(a, digits, rep);
+	if (ac_layout(a, DENSE_BYTES / (sizeof(uint32_t) << a->shift), err) < 0 || ac_links(a, err) < 0)
+		return -1;
+	return ac_rows(a, digits, rep, k, err);
 }
 
 dp_matcher *dp_matcher_new(void)
 {
-	dp_matcher *m = calloc(1, sizeof(*m));
-
-	if (m == NULL)
-		return NULL;
-	if (ac_init(&m->text) < 0 || ac_init(&m->digits) < 0) {
-		dp_matcher_free(m);
-		return NULL;
-	}
-	return m;
+	return calloc(1, sizeof(dp_matcher));
 }
 
 void dp_matcher_free(dp_matcher *m)

@@ -4,7 +4,7 @@
  * with two kinds of pattern:
  *   DP_MATCH_TEXT    ASCII case-insensitive, byte for byte;
  *   DP_MATCH_DIGITS  the pattern's digits only, matched against the text's
- *                    digits with the separators " -()./" between them
+ *                    digits with the separators " -()./+" between them
  *                    skipped ("+1 (555) 010-9999" matches 15550109999). */
 #ifndef DOPPEL_DATA_MATCHER_H
 #define DOPPEL_DATA_MATCHER_H
@@ -32,7 +32,9 @@ size_t dp_matcher_count(const dp_matcher *m);
  * first byte in the stream. Return nonzero to stop the scan. */
 typedef int (*dp_match_fn)(void *user, uint32_t id, uint64_t offset);
 
-/* Per-stream state (one per file); reset before each stream. */
+/* Per-stream state (one per file); reset before each stream, and after a
+ * callback stopped a scan (matches ending at the same byte are then not
+ * reported). NULL for a matcher not built yet. */
 typedef struct dp_match_state dp_match_state;
 dp_match_state *dp_match_state_new(const dp_matcher *m);
 void dp_match_state_free(dp_match_state *s);

@@ -12,7 +12,7 @@
 #include "util/error.h"
 
 /* path is relative to the tree's top; offset is of the match's first byte.
- * Each pattern id is reported once per file (its first offset). */
+ * Each pattern id is reported once per file: the match that ends first. */
 typedef int (*dp_leak_fn)(void *user, const char *path, uint64_t offset, uint32_t id);
 
 typedef struct dp_scan_stats {

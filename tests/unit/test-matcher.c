@@ -14,6 +14,9 @@
 
 #include "data/matcher.h"
 
+static uint32_t rnd(uint32_t n);
+static uint64_t rng_state;
+
 typedef struct hit {
 	uint64_t off;
 	uint32_t id;
@@ -133,6 +136,17 @@ static void test_classic(void **state)
 	CHECK(m, "ahishers", { 1, 2 }, { 3, 1 }, { 4, 0 }, { 4, 3 });
 	CHECK_NONE(m, "hhsshiihr");
 	CHECK_NONE(m, "");
+	{
+		/* unsorted: in the order of the matches' last bytes */
+		hits h = { 0 };
+		dp_match_state *s = dp_match_state_new(m);
+		assert_int_equal(dp_matcher_feed(m, s, "ushers", 6, on_match, &h), 0);
+		assert_int_equal(h.n, 3);
+		assert_int_equal(h.v[2].id, 3);
+		assert_int_equal(h.v[2].off, 2);
+		free(h.v);
+		dp_match_state_free(s);
+	}
 	dp_matcher_free(m);
 }
 
@@ -182,6 +196,33 @@ static void test_binary(void **state)
 	build(m);
 	h = scan(m, text, sizeof(text), 1);
 	expect(&h, (const hit[]){ { 1, 9 }, { 6, 9 } }, 2);
+	free(h.v);
+	dp_matcher_free(m);
+}
+
+/* Patterns that are prefixes of others, added in every order: the build
+ * sorts them, a prefix first, whatever the ids. */
+static void test_prefixes(void **state)
+{
+	static const char zeros[] = { 'x', 'a', 'b', 0, 0, 'y' };
+	dp_matcher *m = dp_matcher_new();
+	dp_error *err = NULL;
+	hits h;
+
+	(void)state;
+	add(m, "abcdefghijk", DP_MATCH_TEXT, 3); /* the same first 8 bytes */
+	add(m, "abcdefghij", DP_MATCH_TEXT, 4);
+	add(m, "abcdefghijl", DP_MATCH_TEXT, 5);
+	add(m, "abcdefghijklmnop", DP_MATCH_TEXT, 2);
+	/* trailing NULs: the same 8-byte sort keys as "ab" */
+	assert_int_equal(dp_matcher_add(m, "ab\0", 3, DP_MATCH_TEXT, 7, &err), 0);
+	assert_int_equal(dp_matcher_add(m, "ab", 2, DP_MATCH_TEXT, 8, &err), 0);
+	assert_int_equal(dp_matcher_add(m, "ab\0\0", 4, DP_MATCH_TEXT, 9, &err), 0);
+	build(m);
+	CHECK(m, "ABCDEFGHIJK abcdefghijl abcdefghijklmnop", { 0, 3 }, { 0, 4 }, { 0, 8 }, { 12, 4 }, { 12, 5 },
+	      { 12, 8 }, { 24, 2 }, { 24, 3 }, { 24, 4 }, { 24, 8 });
+	h = scan(m, zeros, sizeof(zeros), 1);
+	expect(&h, (const hit[]){ { 1, 7 }, { 1, 8 }, { 1, 9 } }, 3);
 	free(h.v);
 	dp_matcher_free(m);
 }
@@ -241,6 +282,31 @@ static void test_digits(void **state)
 	CHECK_NONE(m, "1555010999\n9");
 	/* the text automaton never sees DIGITS patterns */
 	CHECK_NONE(m, "one five five five");
+	dp_matcher_free(m);
+}
+
+/* Enough long numbers that deep DIGITS states have no dense row: separators
+ * and resets there take the other path. */
+static void test_digits_deep(void **state)
+{
+	dp_matcher *m = dp_matcher_new();
+	char num[17];
+
+	(void)state;
+	rng_state = 99;
+	for (uint32_t i = 0; i < 5000; i++) {
+		for (int k = 0; k < 16; k++)
+			num[k] = (char)('0' + rnd(10));
+		num[16] = '\0';
+		add(m, num, DP_MATCH_DIGITS, 1000 + i);
+	}
+	add(m, "1234 5678 9012 3456", DP_MATCH_DIGITS, 1);
+	build(m);
+	CHECK(m, "1234-5678 9012.3456", { 0, 1 });
+	CHECK(m, "x1234567890--(123)456x", { 1, 1 });
+	CHECK_NONE(m, "12345678x90123456");
+	CHECK_NONE(m, "123456789012_3456");
+	CHECK_NONE(m, "1234567890123\n456");
 	dp_matcher_free(m);
 }
 
@@ -364,8 +430,6 @@ static void test_stop(void **state)
 }
 
 /* Property test: the automaton against a naive search. */
-
-static uint64_t rng_state;
 
 static uint32_t rnd(uint32_t n)
 {
@@ -544,6 +608,22 @@ static void test_random_large_alphabet(void **state)
 	run_prop(&c);
 }
 
+/* Many long numbers: more DIGITS nodes than get dense rows, so separators
+ * and resets are also taken from states without one. */
+static void test_random_many_numbers(void **state)
+{
+	static const prop c = { .seed = 7,
+				.alphabet = "0123 -(x.",
+				.n_text = 200,
+				.n_digits = 3000,
+				.min_len = 6,
+				.max_len = 16,
+				.text_len = 20000,
+				.plant = 20 };
+	(void)state;
+	run_prop(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,8 +631,10 @@ int main(void)
 		cmocka_unit_test(test_overlapping),
 		cmocka_unit_test(test_case_folding),
 		cmocka_unit_test(test_binary),
+		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_feed_boundaries),
 		cmocka_unit_test(test_digits),
+		cmocka_unit_test(test_digits_deep),
 		cmocka_unit_test(test_digits_ring),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_add_after_build),
@@ -560,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_random_small_alphabet),
 		cmocka_unit_test(test_random_large_alphabet),
+		cmocka_unit_test(test_random_many_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
