@@ -123,6 +123,42 @@ static void copy_xattrs(int from, int to)
 	}
 }
 
+/* size bytes from in to out: copy_file_range in the kernel, or read and
+ * write where it cannot (production and the store on different file
+ * systems, or one that does not support it). Stops early at EOF (a file that
+ * shrank while copying; the caller notices). */
+static int copy_bytes(int in, int out, off_t size, off_t *done)
+{
+	bool plain = false;
+
+	while (*done < size) {
+		ssize_t n;
+		if (!plain) {
+			n = copy_file_range(in, NULL, out, NULL, (size_t)(size - *done), 0);
+			if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS) &&
+			    *done == 0) {
+				plain = true;
+				continue;
+			}
+		} else {
+			char buf[1 << 16];
+			ssize_t w = 0;
+			n = pread(in, buf, sizeof(buf), *done);
+			for (ssize_t k = 0; n > 0 && k < n; k += w) {
+				w = pwrite(out, buf + k, (size_t)(n - k), *done + k);
+				if (w < 0)
+					return -1;
+			}
+		}
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		*done += n;
+	}
+	return 0;
+}
+
 /* Copies one regular file; reflink when the filesystem can. Returns 0,
  * 1 when the source kept changing, -1 on error. */
 static int copy_file(walk *w, int dirfd, const char *name, const struct stat *lst, int destdir, const char *rel,
@@ -144,16 +180,8 @@ static int copy_file(walk *w, int dirfd, const char *name, const struct stat *ls
 		out = openat(destdir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (out < 0)
 			return dp_fail_errno(err, "write snapshot %s", rel);
-		if (ioctl(out, FICLONE, in) < 0) {
-			while (done < before.st_size) {
-				ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(before.st_size - done), 0);
-				if (n < 0)
-					return dp_fail_errno(err, "copy %s", rel);
-				if (n == 0)
-					break; /* shrank while copying; caught below */
-				done += n;
-			}
-		}
+		if (ioctl(out, FICLONE, in) < 0 && copy_bytes(in, out, before.st_size, &done) < 0)
+			return dp_fail_errno(err, "copy %s", rel);
 		if (w->opts->verify) {
 			if (hash_fd(in, hash) < 0)
 				return dp_fail_errno(err, "hash %s", rel);

@@ -223,6 +223,22 @@ while not os.path.exists(sys.argv[2]):
 rm -f "$P/data/growing.log"
 remember_production
 
+# --- production on another file system than the store ------------------------------
+(
+	is_root || skip_part "mounting a tmpfs needs root"
+	X="$T/xfs"
+	mkdir -p "$X/prod" || exit 1
+	mount -t tmpfs -o size=32m tmpfs "$X/prod" || skip_part "cannot mount a tmpfs here"
+	trap 'umount "$X/prod" 2>/dev/null' EXIT
+	head -c 200000 /dev/urandom >"$X/prod/blob"
+	echo small >"$X/prod/small"
+	printf 'version: 1\nproduction:\n  root: %s\n' "$X/prod" >"$X/d.yaml"
+	DOPPEL_CONFIG="$X/d.yaml" DOPPEL_HOME="$X/store" "$DOPPEL" sync >"$X/out" 2>&1 ||
+		fail "sync across file systems: $(cat "$X/out")"
+	cmp -s "$X/prod/blob" "$X/store/snapshots/1/blob" || fail "the copy across file systems differs"
+	pass "production on another file system than the store (no reflink, no copy_file_range) syncs"
+) || failed_part "cross-file-system sync"
+
 check_consistent
 check_production "at the end"
 pass "production unchanged"
