@@ -2,6 +2,7 @@
  * sqlite-schema.h. */
 #include "data/sqlite-schema.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,7 +315,7 @@ static int read_pragmas(dpq_copy *c, const char *uri, dp_error **err)
 int dpq_copy_open(dpq_copy *c, const char *src_uri, const char *src_path, const char *dst_path, dp_error **err)
 {
 	char sql[512];
-	sbuf attach = { 0 };
+	char *attach;
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -336,17 +337,15 @@ int dpq_copy_open(dpq_copy *c, const char *src_uri, const char *src_path, const 
 		 "PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA foreign_keys=OFF;"
 		 "PRAGMA recursive_triggers=OFF",
 		 (long long)c->page_size, (long long)c->auto_vacuum, c->encoding);
-	dpq_add(&attach, "ATTACH '");
-	for (const char *p = src_uri; *p; p++) {
-		char ch[3] = { *p, *p == '\'' ? '\'' : 0, 0 };
-		dpq_add(&attach, ch);
-	}
-	dpq_add(&attach, "' AS src");
-	r = dpq_exec(c->db, sql, dst_path, "set up the copy", err) < 0 ||
-			    dpq_exec(c->db, attach.p, src_path, "attach read-only", err) < 0
-		    ? -1
-		    : 0;
-	dpq_free(&attach);
+	attach = sqlite3_mprintf("ATTACH %Q AS src", src_uri);
+	if (attach == NULL)
+		r = dp_fail(err, ENOMEM, "%s", src_path);
+	else
+		r = dpq_exec(c->db, sql, dst_path, "set up the copy", err) < 0 ||
+				    dpq_exec(c->db, attach, src_path, "attach read-only", err) < 0
+			    ? -1
+			    : 0;
+	sqlite3_free(attach);
 	if (r < 0) {
 		sqlite3_close(c->db);
 		c->db = NULL;

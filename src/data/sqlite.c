@@ -467,7 +467,6 @@ typedef struct clone_ctx {
 	const dp_spec *spec;
 	const dp_mask_key *key;
 	dp_keymap *map; /* original -> fake, per rule, for unique columns */
-	uint64_t masked;
 } clone_ctx;
 
 static const dp_mask_rule *rule_arg(sqlite3_context *cx, clone_ctx *c, sqlite3_value *v)
@@ -551,7 +550,6 @@ static void fn_mask(sqlite3_context *cx, int argc, sqlite3_value **argv)
 		return;
 	}
 	if (transform(cx, r, c, &in, 0, &out, buf)) {
-		c->masked++;
 		set_result(cx, &out);
 	}
 }
@@ -575,7 +573,6 @@ static void fn_mask_unique(sqlite3_context *cx, int argc, sqlite3_value **argv)
 		return;
 	}
 	if (dp_keymap_get(c->map, ri, &in, &out)) {
-		c->masked++;
 		set_result(cx, &out);
 		return;
 	}
@@ -589,7 +586,6 @@ static void fn_mask_unique(sqlite3_context *cx, int argc, sqlite3_value **argv)
 			sqlite3_result_error_nomem(cx);
 			return;
 		}
-		c->masked++;
 		set_result(cx, &out);
 		return;
 	}
@@ -774,16 +770,10 @@ int dp_sqlite_masked_values(const dp_sqlite_src *src, const dp_sqlite_src *copy,
 		return -1;
 	if (copy) {
 		/* read-only too: the copy is a snapshot's, and immutable */
-		sbuf a = { 0 };
-		dpq_add(&a, "ATTACH '");
-		for (const char *p = copy->uri; *p; p++) {
-			char ch[3] = { *p, *p == '\'' ? '\'' : 0, 0 };
-			dpq_add(&a, ch);
-		}
-		dpq_add(&a, "' AS copy");
-		if (sqlite3_exec(db, a.p, NULL, NULL, NULL) != SQLITE_OK)
+		char *a = sqlite3_mprintf("ATTACH %Q AS copy", copy->uri);
+		if (a == NULL || sqlite3_exec(db, a, NULL, NULL, NULL) != SQLITE_OK)
 			copy = NULL; /* no copy to compare with: every value counts */
-		dpq_free(&a);
+		sqlite3_free(a);
 	}
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		dpq_fail(db, "begin", src->path, err);

@@ -177,3 +177,19 @@ finish() {
 	[ -z "$FAILED_PARTS" ] || { echo "FAIL: these parts failed:$FAILED_PARTS" >&2; exit 1; }
 	exit 0
 }
+
+# The masking rules for the shop fixture (tests/replication/shopdb.py):
+# every column strict mode flags has one, products.name is allowed.
+SHOP_RULES='masking:
+  rules:
+    main.customers.name: name
+    main.customers.email: email
+    main.customers.phone: phone
+    main.customers.city: city
+    main.customers.postal_code: postal_code
+    main.customers.birth_date: {date: {days: 60}}
+    main.customers.last_ip: ip
+    main.orders.ship_address: address
+    main.payments.card: card
+    main.payments.iban: iban
+  allow: [main.products.name]'

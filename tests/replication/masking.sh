@@ -17,19 +17,7 @@ python3 "$DOPPEL_SRC/tests/replication/shopdb.py" "$P/data/shop.db" 300 || fail 
 echo "the app" >"$P/app/main.sh"
 SNAPDB() { echo "$DOPPEL_HOME/snapshots/$1/data/shop.db"; }
 
-RULES='masking:
-  rules:
-    main.customers.name: name
-    main.customers.email: email
-    main.customers.phone: phone
-    main.customers.city: city
-    main.customers.postal_code: postal_code
-    main.customers.birth_date: {date: {days: 60}}
-    main.customers.last_ip: ip
-    main.orders.ship_address: address
-    main.payments.card: card
-    main.payments.iban: iban
-  allow: [main.products.name]'
+RULES=$SHOP_RULES
 DBS='  databases:
     - {name: main, sqlite: data/shop.db}'
 config() { # config [RULES-TEXT]

@@ -22,19 +22,7 @@ tiers:
   dev: {network: loopback, data: subset}
   qa: {network: loopback, data: full}
 sync: {keep: 2}
-masking:
-  rules:
-    main.customers.name: name
-    main.customers.email: email
-    main.customers.phone: phone
-    main.customers.city: city
-    main.customers.postal_code: postal_code
-    main.customers.birth_date: date
-    main.customers.last_ip: ip
-    main.orders.ship_address: address
-    main.payments.card: card
-    main.payments.iban: iban
-  allow: [main.products.name]
+$SHOP_RULES
 $1
 EOF2
 }

@@ -24,19 +24,7 @@ echo "the app" >"$P/app/main.sh"
 	echo "    - {name: main, sqlite: data/shop.db}"
 	echo "tiers:"
 	echo "  dev: {network: loopback}"
-	echo "masking:
-  rules:
-    main.customers.name: name
-    main.customers.email: email
-    main.customers.phone: phone
-    main.customers.city: city
-    main.customers.postal_code: postal_code
-    main.customers.birth_date: {date: {days: 60}}
-    main.customers.last_ip: ip
-    main.orders.ship_address: address
-    main.payments.card: card
-    main.payments.iban: iban
-  allow: [main.products.name]"
+	echo "$SHOP_RULES"
 } >"$DOPPEL_CONFIG"
 remember_production
 run_ok "sync" d sync >/dev/null
