@@ -30,6 +30,7 @@ static const command commands[] = {
 	{ "rebase", cmd_rebase, "move a sandbox to the newest snapshot" },
 	{ "scan", cmd_scan, "prove no masked production value is inside a sandbox" },
 	{ "synth", cmd_synth, "fill a sandbox's table with generated rows: NAME DB.TABLE --rows N" },
+	{ "endpoints", cmd_endpoints, "API stand-ins: NAME [journal|scenario], or serve --port P DIR" },
 	{ "destroy", cmd_destroy, "remove a sandbox" },
 	{ "check", cmd_check, "verify the store and repair what is safe" },
 	{ "isolate", cmd_isolate, "plumbing: run a command under a mount plan, no store" },
