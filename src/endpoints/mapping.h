@@ -36,6 +36,7 @@ typedef struct ep_pattern {
 	json_t *json;             /* EQUAL_TO_JSON */
 	bool ignore_array_order, ignore_extra_elements;
 	struct ep_pattern *sub;   /* MATCHES_JSON_PATH with {"expression", "equalTo"...} */
+	size_t operand_len;       /* strlen(operand), so matching need not measure it */
 } ep_pattern;
 
 typedef struct ep_named_pattern {
@@ -114,6 +115,8 @@ typedef struct ep_mapping {
  * "SOURCE: request.bodyPatterns[0].matches: regex does not compile: ..." */
 int ep_mapping_parse(json_t *j, const char *source, const char *files_dir, ep_mapping **out, dp_error **err);
 void ep_mapping_free(ep_mapping *m);
+/* Frees n mappings and the array holding them (as ep_mappings_load_dir made). */
+void ep_mappings_free(ep_mapping **v, size_t n);
 
 /* Loads every *.json file under dir/mappings (or dir itself when it has no
  * mappings/ subdirectory), sorted by name, each holding one mapping or
