@@ -2,12 +2,18 @@
  * exposes the isolation runtime directly (bwrap-level), for tests, benchmarks
  * and scripts. Parses options into a dp_plan; all judging of paths and values
  * happens in dp_plan_validate() so every front end gets the same rules. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "isolate/isolate.h"
+#include "util/cleanup.h"
 #include "util/parse.h"
 
 static const char usage_text[] =
@@ -25,6 +31,11 @@ static const char usage_text[] =
 	"network:\n"
 	"  --net loopback|none                  default loopback (no route out either way)\n"
 	"  --publish HOSTPORT:SANDBOXPORT       forward host 127.0.0.1:HOSTPORT in\n"
+	"  --listen 127.X.Y.Z:PORT              a socket listening there inside, held by doppel\n"
+	"                                       (connections wait, never refused; for tests)\n"
+	"  --add-host NAME:ADDR                 an /etc/hosts line inside\n"
+	"  --ca-cert FILE                       trust FILE's PEM certificates inside (added to\n"
+	"                                       /etc/ssl/certs/ca-certificates.crt)\n"
 	"process:\n"
 	"  --hostname NAME  --env K=V  --chdir DIR  --tty  --uid (run as yourself, not 0)\n";
 
@@ -65,6 +76,90 @@ static int add_env(dp_plan *plan, const char *kv)
 	if (plan->env[plan->n_env] == NULL)
 		return -1;
 	plan->n_env++;
+	return 0;
+}
+
+/* "127.0.0.2:443" */
+static int parse_listen(dp_plan *plan, const char *s, dp_error **err)
+{
+	const char *colon = strrchr(s, ':');
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	uint64_t port;
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(addr))
+		return dp_usage(err, "--listen: expected ADDR:PORT such as 127.0.0.2:443, got '%s'", s);
+	memcpy(addr, s, (size_t)(colon - s));
+	addr[colon - s] = '\0';
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return dp_usage(err, "--listen: '%s' is not an IPv4 address", addr);
+	if (dp_parse_uint("--listen", colon + 1, 1, 65535, &port, err) < 0)
+		return -1;
+	return dp_plan_add_listen(plan, ntohl(a.s_addr), (uint16_t)port, err);
+}
+
+/* "api.example:127.0.0.2": names hold no ':', so the first one splits */
+static int parse_add_host(dp_plan *plan, const char *s, dp_error **err)
+{
+	const char *colon = strchr(s, ':');
+	cleanup_free char *name = NULL;
+
+	if (colon == NULL || colon == s || colon[1] == '\0')
+		return dp_usage(err, "--add-host: expected NAME:ADDR such as api.example:127.0.0.2, got '%s'", s);
+	name = strndup(s, (size_t)(colon - s));
+	if (name == NULL)
+		return dp_fail(err, ENOMEM, "--add-host");
+	return dp_plan_add_host(plan, colon + 1, name, err);
+}
+
+static int read_ca_cert(dp_plan *plan, const char *file, dp_error **err)
+{
+	cleanup_close int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	char *pem;
+	ssize_t n;
+
+	if (fd < 0)
+		return dp_fail_errno(err, "--ca-cert %s", file);
+	if (fstat(fd, &st) < 0)
+		return dp_fail_errno(err, "--ca-cert %s", file);
+	if (!S_ISREG(st.st_mode) || st.st_size > DP_PLAN_MAX_CA_PEM)
+		return dp_usage(err, "--ca-cert %s: expected a regular file of at most %u bytes", file, DP_PLAN_MAX_CA_PEM);
+	pem = calloc(1, (size_t)st.st_size + 1);
+	if (pem == NULL)
+		return dp_fail(err, ENOMEM, "--ca-cert");
+	n = read(fd, pem, (size_t)st.st_size);
+	if (n != st.st_size) {
+		free(pem);
+		return dp_fail_errno(err, "--ca-cert %s: read", file);
+	}
+	if (memchr(pem, '\0', (size_t)n) != NULL) {
+		free(pem);
+		return dp_usage(err, "--ca-cert %s: expected PEM text, found a NUL byte", file);
+	}
+	free(plan->ca_pem);
+	plan->ca_pem = pem;
+	return 0;
+}
+
+/* The sockets of --listen stay open, unaccepted, for the whole run. */
+typedef struct held_sockets {
+	int *fds;
+	size_t n;
+} held_sockets;
+
+static int hold_sockets(void *arg, int *fds, size_t n, dp_error **err)
+{
+	held_sockets *h = arg;
+
+	h->fds = malloc(n * sizeof(int));
+	if (h->fds == NULL) {
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		return dp_fail(err, ENOMEM, "--listen");
+	}
+	memcpy(h->fds, fds, n * sizeof(int));
+	h->n = n;
 	return 0;
 }
 
@@ -170,6 +265,15 @@ static int parse(dp_plan *plan, int argc, char **argv, dp_error **err)
 					     &grown[plan->n_publish].sandbox_port, err) < 0)
 				return -1;
 			plan->n_publish++;
+		} else if (strcmp(a, "--listen") == 0) {
+			if (need(argc, argv, i, 1, err) < 0 || parse_listen(plan, argv[++i], err) < 0)
+				return -1;
+		} else if (strcmp(a, "--add-host") == 0) {
+			if (need(argc, argv, i, 1, err) < 0 || parse_add_host(plan, argv[++i], err) < 0)
+				return -1;
+		} else if (strcmp(a, "--ca-cert") == 0) {
+			if (need(argc, argv, i, 1, err) < 0 || read_ca_cert(plan, argv[++i], err) < 0)
+				return -1;
 		} else if (strcmp(a, "--env") == 0) {
 			if (need(argc, argv, i, 1, err) < 0)
 				return -1;
@@ -199,14 +303,20 @@ static int parse(dp_plan *plan, int argc, char **argv, dp_error **err)
 int cmd_isolate(int argc, char **argv, dp_error **err)
 {
 	dp_plan plan;
+	held_sockets held = { 0 };
 	int status = 0, r;
 
 	dp_plan_init(&plan);
+	plan.on_listen = hold_sockets;
+	plan.on_listen_arg = &held;
 	r = parse(&plan, argc, argv, err);
 	if (r == 0)
 		r = dp_isolate_run(&plan, &status, err);
 	else if (r > 0)
 		r = 0; /* --help */
+	for (size_t i = 0; i < held.n; i++)
+		close(held.fds[i]);
+	free(held.fds);
 	dp_plan_free(&plan);
 	return r < 0 ? -1 : status;
 }

@@ -118,6 +118,8 @@ void dp_child_main(dp_child_ctx *ctx)
 	}
 	if (plan->net == DP_NET_LOOPBACK && dp_net_loopback_up(&err) < 0)
 		child_fail(ctx, err);
+	if (plan->n_listen && dp_listen_handover(ctx, &err) < 0)
+		child_fail(ctx, err);
 	if (plan->tty && open_pty(ctx, &slave, &err) < 0)
 		child_fail(ctx, err);
 

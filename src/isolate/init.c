@@ -20,7 +20,7 @@ static int status_of(int st)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static void serve_socket_request(int sync_fd)
+void dp_init_serve_socket(int sync_fd)
 {
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	dp_proto_send(sync_fd, DP_MSG_SOCKET, NULL, 0, s);
@@ -63,7 +63,7 @@ int dp_init_loop(const dp_child_ctx *ctx, pid_t command)
 			if (dp_proto_recv(ctx->sync_fd, &type, NULL, 0, NULL) <= 0 && type == 0)
 				channel_open = false; /* monitor gone: PDEATHSIG follows */
 			else if (type == DP_MSG_SOCKET)
-				serve_socket_request(ctx->sync_fd);
+				dp_init_serve_socket(ctx->sync_fd);
 		}
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;

@@ -4,6 +4,7 @@
  * runtime's own mounts. */
 #include "isolate/plan.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -40,6 +41,13 @@ void dp_plan_free(dp_plan *plan)
 	free(plan->system);
 	free(plan->hostname);
 	free(plan->publish);
+	free(plan->listen);
+	for (size_t i = 0; i < plan->n_hosts; i++) {
+		free(plan->hosts[i].addr);
+		free(plan->hosts[i].name);
+	}
+	free(plan->hosts);
+	free(plan->ca_pem);
 	for (size_t i = 0; i < plan->n_env; i++)
 		free(plan->env[i]);
 	free(plan->env);
@@ -97,6 +105,30 @@ int dp_plan_add_mount(dp_plan *plan, const dp_mount *m, dp_error **err)
 		for (size_t i = 0; i < k; i++)
 			n->lowers[i] = xstrdup(m->lowers[i]);
 	}
+	return 0;
+}
+
+int dp_plan_add_host(dp_plan *plan, const char *addr, const char *name, dp_error **err)
+{
+	dp_host_entry *grown = realloc(plan->hosts, (plan->n_hosts + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return dp_fail(err, ENOMEM, "plan");
+	plan->hosts = grown;
+	grown[plan->n_hosts].addr = xstrdup(addr);
+	grown[plan->n_hosts].name = xstrdup(name);
+	plan->n_hosts++;
+	return 0;
+}
+
+int dp_plan_add_listen(dp_plan *plan, uint32_t addr, uint16_t port, dp_error **err)
+{
+	dp_listen *grown = realloc(plan->listen, (plan->n_listen + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return dp_fail(err, ENOMEM, "plan");
+	plan->listen = grown;
+	grown[plan->n_listen++] = (dp_listen){ .addr = addr, .port = port };
 	return 0;
 }
 
@@ -186,12 +218,13 @@ static bool alnum(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-/* RFC 1123 labels: 1-63 characters, alphanumeric at both ends. */
-static bool valid_hostname(const char *h)
+/* RFC 1123 labels: 1-63 characters, alphanumeric at both ends; the whole
+ * name at most max characters. */
+static bool valid_dns_name(const char *h, size_t max)
 {
 	size_t n = strlen(h), label = 0;
 
-	if (n == 0 || n > 63)
+	if (n == 0 || n > max)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = h[i];
@@ -205,9 +238,65 @@ static bool valid_hostname(const char *h)
 			return false;
 		if (label == 0 && !alnum(c))
 			return false;
-		label++;
+		if (++label > 63)
+			return false;
 	}
 	return label > 0 && alnum(h[n - 1]);
+}
+
+static bool valid_hostname(const char *h)
+{
+	return valid_dns_name(h, 63);
+}
+
+/* Sockets, host lines and certificates end up in init and in files of the
+ * sandbox: judge them here, before anything is created. */
+static int check_network_extras(const dp_plan *plan, dp_error **err)
+{
+	if (plan->n_listen > DP_PLAN_MAX_LISTEN)
+		return dp_usage(err, "--listen: at most %d sockets", DP_PLAN_MAX_LISTEN);
+	if (plan->n_listen && plan->net == DP_NET_NONE)
+		return dp_usage(err, "--listen needs --net loopback (the sandbox needs a network to listen on)");
+	if (plan->n_listen && plan->on_listen == NULL)
+		return dp_usage(err, "--listen: nothing in the monitor takes the sockets");
+	for (size_t i = 0; i < plan->n_listen; i++) {
+		struct in_addr a = { .s_addr = htonl(plan->listen[i].addr) };
+		char text[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &a, text, sizeof(text));
+		if ((plan->listen[i].addr >> 24) != 127)
+			return dp_usage(err, "--listen %s:%u: expected a loopback address (127.x.y.z); the sandbox "
+					"has no other interface", text, plan->listen[i].port);
+		if (plan->listen[i].port == 0)
+			return dp_usage(err, "--listen %s:0: expected a port from 1 to 65535", text);
+		for (size_t j = 0; j < i; j++)
+			if (plan->listen[j].addr == plan->listen[i].addr && plan->listen[j].port == plan->listen[i].port)
+				return dp_usage(err, "--listen %s:%u given twice", text, plan->listen[i].port);
+	}
+	if (plan->n_hosts > DP_PLAN_MAX_HOSTS)
+		return dp_usage(err, "--add-host: at most %d entries", DP_PLAN_MAX_HOSTS);
+	for (size_t i = 0; i < plan->n_hosts; i++) {
+		const dp_host_entry *h = &plan->hosts[i];
+		unsigned char buf[sizeof(struct in6_addr)];
+		if (h->name == NULL || !valid_dns_name(h->name, 253))
+			return dp_usage(err, "--add-host: '%s' is not a host name; expected up to 253 letters, digits, "
+					"'-' and '.', each label 1-63 long, starting and ending with a letter or digit",
+					h->name ? h->name : "");
+		if (h->addr == NULL ||
+		    (inet_pton(AF_INET, h->addr, buf) != 1 && inet_pton(AF_INET6, h->addr, buf) != 1))
+			return dp_usage(err, "--add-host %s: '%s' is not an IPv4 or IPv6 address", h->name,
+					h->addr ? h->addr : "");
+	}
+	if (plan->ca_pem) {
+		size_t n = strlen(plan->ca_pem);
+		if (n > DP_PLAN_MAX_CA_PEM)
+			return dp_usage(err, "--ca-cert: more than %u bytes of certificates", DP_PLAN_MAX_CA_PEM);
+		if (strstr(plan->ca_pem, "-----BEGIN CERTIFICATE-----") == NULL)
+			return dp_usage(err, "--ca-cert: expected PEM certificates (-----BEGIN CERTIFICATE-----)");
+		/* a private key has no business in a trust bundle */
+		if (strstr(plan->ca_pem, "PRIVATE KEY-----") != NULL)
+			return dp_usage(err, "--ca-cert: the file holds a private key; give the certificate only");
+	}
+	return 0;
 }
 
 int dp_plan_validate(const dp_plan *plan, dp_error **err)
@@ -243,5 +332,5 @@ int dp_plan_validate(const dp_plan *plan, dp_error **err)
 						plan->mounts[i].dst);
 	if (plan->n_publish && plan->net == DP_NET_NONE)
 		return dp_usage(err, "--publish needs --net loopback (the sandbox needs a network to listen on)");
-	return 0;
+	return check_network_extras(plan, err);
 }

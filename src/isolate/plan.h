@@ -33,6 +33,25 @@ typedef struct dp_publish {
 	uint16_t host_port, sandbox_port;
 } dp_publish;
 
+/* A listening TCP socket made by init inside the sandbox's network namespace
+ * before the command starts, and handed to the monitor (see on_listen). */
+typedef struct dp_listen {
+	uint32_t addr;  /* IPv4, host byte order, in 127.0.0.0/8 */
+	uint16_t port;
+} dp_listen;
+
+/* One extra /etc/hosts line inside the sandbox. */
+typedef struct dp_host_entry {
+	char *addr;     /* IPv4 or IPv6 address, as text */
+	char *name;     /* a DNS name */
+} dp_host_entry;
+
+/* Called once in the monitor (outside every sandbox namespace) with the
+ * sockets of plan->listen, in plan order, before the command starts; the
+ * callee owns the fds (closed on failure too). Returning -1 ends the run
+ * with *err before the command runs. */
+typedef int (*dp_on_listen_fn)(void *arg, int *fds, size_t n, dp_error **err);
+
 typedef struct dp_plan {
 	dp_mount *mounts;
 	size_t n_mounts;
@@ -45,6 +64,15 @@ typedef struct dp_plan {
 	enum dp_net_mode net;
 	dp_publish *publish;
 	size_t n_publish;
+	dp_listen *listen;
+	size_t n_listen;
+	dp_on_listen_fn on_listen; /* required when n_listen > 0 */
+	void *on_listen_arg;
+	dp_host_entry *hosts;      /* added to /etc/hosts */
+	size_t n_hosts;
+	char *ca_pem;        /* extra trusted CA certificates (PEM): the sandbox's
+			      * /etc/ssl/certs/ca-certificates.crt is the system
+			      * bundle plus these */
 	char **env;          /* "K=V", added to the allowlisted environment */
 	size_t n_env;
 	char *chdir;
@@ -56,6 +84,13 @@ typedef struct dp_plan {
 void dp_plan_init(dp_plan *plan);
 void dp_plan_free(dp_plan *plan);
 int dp_plan_add_mount(dp_plan *plan, const dp_mount *m, dp_error **err);
+/* Copies addr and name; checked by dp_plan_validate. */
+int dp_plan_add_host(dp_plan *plan, const char *addr, const char *name, dp_error **err);
+int dp_plan_add_listen(dp_plan *plan, uint32_t addr, uint16_t port, dp_error **err);
+/* The limits dp_plan_validate enforces on these. */
+#define DP_PLAN_MAX_LISTEN 64
+#define DP_PLAN_MAX_HOSTS 256
+#define DP_PLAN_MAX_CA_PEM (1u << 20)
 /* Checks every path and value; opens nothing for writing, mounts nothing. */
 int dp_plan_validate(const dp_plan *plan, dp_error **err);
 

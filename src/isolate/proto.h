@@ -13,6 +13,8 @@ enum {
 	DP_MSG_ERROR = 'E',  /* init -> monitor: setup failed, payload is the message */
 	DP_MSG_PTY = 'P',    /* init -> monitor: fd is the pty master */
 	DP_MSG_SOCKET = 'S', /* monitor -> init: want a socket; init -> monitor: fd is one */
+	DP_MSG_LISTEN = 'L', /* init -> monitor: fd is plan->listen[payload (uint32)];
+			      * monitor -> init: all taken, start the command */
 };
 
 /* Returns 0, or -1 with errno set. pass_fd < 0: no fd. */

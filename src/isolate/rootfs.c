@@ -278,6 +278,99 @@ static int copy_tree(int src, int rootfd, const char *rel, dp_error **err)
 	return r;
 }
 
+/* The system's own names, then the plan's (validated: no newlines, no
+ * spaces), so a plan's name can also take over one of the system's. */
+static char *hosts_text(const dp_plan *plan, const char *hostname)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		return NULL;
+	fprintf(f, "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost\n", hostname);
+	for (size_t i = 0; i < plan->n_hosts; i++)
+		fprintf(f, "%s\t%s\n", plan->hosts[i].addr, plan->hosts[i].name);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* The largest system bundle we copy (Debian's is about 200K). */
+#define CA_BUNDLE_MAX (8u << 20)
+
+/* /etc/ssl/certs with the plan's certificates trusted: the system's entries
+ * (hash links, PEM files) as copy_system_entry makes them, except the bundle,
+ * written here as the system's bundle followed by the plan's PEM. Most TLS
+ * stacks read that file by default; the rest are pointed at it by the
+ * environment the front end sets. */
+static int setup_ca_bundle(const char *pem, int sysfd, int rootfd, dp_error **err)
+{
+	static const char dir[] = "etc/ssl/certs", bundle[] = "etc/ssl/certs/ca-certificates.crt";
+	cleanup_close int src = open_below(sysfd, dir);
+	cleanup_close int in = -1;
+	cleanup_close int out = -1;
+	cleanup_free char *host = NULL;
+	size_t host_len = 0, pem_len = strlen(pem);
+
+	if (mkdirat(rootfd, dir, 0755) < 0)
+		return dp_fail_errno(err, "create /%s", dir);
+	if (src >= 0) {
+		cleanup_close int d = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *ds = d >= 0 ? fdopendir(d) : NULL;
+		struct dirent *de;
+		int r = 0;
+		if (ds)
+			d = -1;
+		while (ds && r == 0 && (de = readdir(ds)) != NULL) {
+			char rel[512];
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+			    strcmp(de->d_name, "ca-certificates.crt") == 0)
+				continue;
+			snprintf(rel, sizeof(rel), "%s/%s", dir, de->d_name);
+			r = copy_system_entry(dirfd(ds), de->d_name, rootfd, rel, err);
+		}
+		if (ds)
+			closedir(ds);
+		if (r < 0)
+			return -1;
+	} else if (errno != ENOENT) {
+		return dp_fail_errno(err, "open system /%s", dir);
+	}
+	/* the system's bundle may be a link into /usr/share: follow it, inside
+	 * the system root only */
+	in = dp_open_in_root(sysfd, bundle, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	if (in >= 0) {
+		struct stat st;
+		ssize_t n;
+		if (fstat(in, &st) < 0)
+			return dp_fail_errno(err, "stat system /%s", bundle);
+		if (!S_ISREG(st.st_mode) || st.st_size > CA_BUNDLE_MAX)
+			return dp_fail(err, 0, "system /%s: not a regular file of at most %u bytes", bundle, CA_BUNDLE_MAX);
+		host = malloc((size_t)st.st_size + 1);
+		if (host == NULL)
+			return dp_fail(err, ENOMEM, "read system /%s", bundle);
+		while (host_len < (size_t)st.st_size &&
+		       (n = read(in, host + host_len, (size_t)st.st_size - host_len)) != 0) {
+			if (n < 0)
+				return dp_fail_errno(err, "read system /%s", bundle);
+			host_len += (size_t)n;
+		}
+	} else if (errno != ENOENT) {
+		return dp_fail_errno(err, "open system /%s", bundle);
+	}
+	out = openat(rootfd, bundle, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (out < 0)
+		return dp_fail_errno(err, "create /%s", bundle);
+	if ((host_len && write(out, host, host_len) != (ssize_t)host_len) ||
+	    (host_len && host[host_len - 1] != '\n' && write(out, "\n", 1) != 1) ||
+	    write(out, pem, pem_len) != (ssize_t)pem_len)
+		return dp_fail_errno(err, "write /%s", bundle);
+	return 0;
+}
+
 static int setup_system(const dp_child_ctx *ctx, int sysfd, int rootfd, dp_error **err)
 {
 	char buf[256];
@@ -297,12 +390,17 @@ static int setup_system(const dp_child_ctx *ctx, int sysfd, int rootfd, dp_error
 			if (mkdirat(rootfd, parent, 0755) < 0 && errno != EEXIST)
 				return dp_fail_errno(err, "create /%s", parent);
 		}
-		if (copy_system_entry(sysfd, buf, rootfd, buf, err) < 0)
+		if (ctx->plan->ca_pem && strcmp(*e, "ssl/certs") == 0) {
+			if (setup_ca_bundle(ctx->plan->ca_pem, sysfd, rootfd, err) < 0)
+				return -1;
+		} else if (copy_system_entry(sysfd, buf, rootfd, buf, err) < 0) {
 			return -1;
+		}
 	}
 	/* identities and names are the sandbox's own, not the host's */
 	{
-		char passwd[512], group[512], hosts[256];
+		char passwd[512], group[512];
+		cleanup_free char *hosts = NULL;
 		const char *host = ctx->plan->hostname ? ctx->plan->hostname : "doppel";
 		if (user == NULL || strchr(user, ':') || strchr(user, '\n') || strlen(user) > 32)
 			user = "user";
@@ -316,7 +414,9 @@ static int setup_system(const dp_child_ctx *ctx, int sysfd, int rootfd, dp_error
 			n = strlen(group);
 			snprintf(group + n, sizeof(group) - n, "%s:x:%u:\n", user, ctx->inner_gid);
 		}
-		snprintf(hosts, sizeof(hosts), "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost\n", host);
+		hosts = hosts_text(ctx->plan, host);
+		if (hosts == NULL)
+			return dp_fail(err, ENOMEM, "write /etc/hosts");
 		snprintf(buf, sizeof(buf), "%s\n", host);
 		if (write_in_root(rootfd, "etc/passwd", passwd, err) < 0 ||
 		    write_in_root(rootfd, "etc/group", group, err) < 0 ||

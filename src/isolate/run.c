@@ -34,7 +34,10 @@ typedef struct monitor {
 	dp_loop *loop;
 	dp_tty *tty;
 	dp_publisher *pub;
+	const dp_plan *plan;
+	dp_listen_rx listen;
 	int status;
+	int error_status;    /* exit status the error asks for, 0: the default */
 	bool exited;
 	char child_error[1024];
 } monitor;
@@ -137,6 +140,24 @@ static void on_sync(dp_loop *loop, int fd, uint32_t events, void *data)
 			got_fd = -1;
 		}
 		break;
+	case DP_MSG_LISTEN: {
+		dp_error *e = NULL;
+		int sock = got_fd;
+		got_fd = -1;
+		if (m->plan->n_listen == 0) {
+			if (sock >= 0)
+				close(sock);
+			break;
+		}
+		if (dp_listen_receive(m->plan, &m->listen, m->sync_fd, buf, (size_t)n, sock, &e) < 0) {
+			/* the command has not started: end the run with the reason */
+			snprintf(m->child_error, sizeof(m->child_error), "%s", e->msg);
+			m->error_status = e->status;
+			dp_error_free(&e);
+			kill(m->init_pid, SIGKILL);
+		}
+		break;
+	}
 	default:
 		break;
 	}
@@ -182,6 +203,8 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, dp_cgroup *cg, int *exit_s
 	}
 	if (m->child_error[0] != '\0') {
 		dp_fail(err, 0, "%s", m->child_error);
+		if (m->error_status)
+			(*err)->status = m->error_status;
 		return -1;
 	}
 	if (dp_cgroup_oom_killed(cg))
@@ -195,7 +218,7 @@ int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
 {
 	dp_child_ctx ctx = { .plan = plan };
 	dp_limits limits = { .mem_bytes = plan->mem_bytes, .pids = plan->pids, .millicpus = plan->millicpus };
-	monitor m = { .init_pid = -1, .sync_fd = -1, .sig_fd = -1 };
+	monitor m = { .init_pid = -1, .sync_fd = -1, .sig_fd = -1, .plan = plan };
 	dp_cgroup *cg = NULL;
 	sigset_t mask, oldmask;
 	int sv[2] = { -1, -1 };
@@ -270,6 +293,7 @@ out_mask:
 out:
 	if (m.tty)
 		dp_tty_free(m.tty);
+	dp_listen_rx_free(&m.listen);
 	if (m.pub)
 		dp_publish_free(m.pub);
 	if (cg)

@@ -29,6 +29,22 @@ int dp_rootfs_setup(const dp_child_ctx *ctx, dp_error **err);
 /* net.c: brings loopback up in the new network namespace. */
 int dp_net_loopback_up(dp_error **err);
 
+/* listen.c, in init: makes plan->listen's sockets in the sandbox's network
+ * namespace, hands each to the monitor and waits until the monitor took them
+ * all, so the command starts with its peers already listening. */
+int dp_listen_handover(const dp_child_ctx *ctx, dp_error **err);
+
+/* listen.c, in the monitor: sockets as they arrive; once all are in, calls
+ * plan->on_listen and tells init to go on. */
+typedef struct dp_listen_rx {
+	int *fds;     /* not yet handed over; -1 once on_listen has them */
+	size_t n, got;
+	bool done;
+} dp_listen_rx;
+int dp_listen_receive(const dp_plan *plan, dp_listen_rx *rx, int sync_fd, const void *payload, size_t len, int fd,
+		      dp_error **err);
+void dp_listen_rx_free(dp_listen_rx *rx);
+
 /* caps.c: keeps only 'keep' capabilities (bitmask of CAP_*) in the bounding,
  * permitted and effective sets; clears inheritable and ambient. */
 int dp_caps_restrict(unsigned long long keep, dp_error **err);
@@ -43,5 +59,7 @@ __attribute__((noreturn)) void dp_exec_command(const dp_child_ctx *ctx, int tty_
 /* init.c: PID 1's loop: reaps, forwards signals, serves socket requests;
  * returns the exit status to leave with. */
 int dp_init_loop(const dp_child_ctx *ctx, pid_t command);
+/* Answers the monitor's DP_MSG_SOCKET (--publish) with a fresh socket. */
+void dp_init_serve_socket(int sync_fd);
 
 #endif
