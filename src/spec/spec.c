@@ -3,6 +3,7 @@
  * and answered with the closest known one. */
 #include "spec/spec.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <libfyaml.h>
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/parse.h"
 #include "util/path.h"
@@ -22,6 +25,9 @@ typedef struct ctx {
 	const char *file;
 	dp_error **err;
 } ctx;
+
+static int load_endpoints(ctx *c, struct fy_node *keyn, const char *section, struct fy_node *map, bool allow_none,
+			  dp_endpoint_spec **out, size_t *n);
 
 static void pos_of(struct fy_node *n, int *line, int *col)
 {
@@ -202,7 +208,7 @@ static bool valid_name(const char *s)
 
 static int load_tier(ctx *c, struct fy_node *keyn, const char *name, struct fy_node *map, dp_tier *t)
 {
-	static const char *const keys[] = { "memory", "pids", "cpus", "disk", "network", "data", NULL };
+	static const char *const keys[] = { "memory", "pids", "cpus", "disk", "network", "data", "endpoints", NULL };
 	void *it = NULL;
 	struct fy_node_pair *p;
 	char section[96];
@@ -224,6 +230,13 @@ static int load_tier(ctx *c, struct fy_node *keyn, const char *name, struct fy_n
 		if (key == NULL)
 			return bad(c, k, section, "keys must be plain words");
 		snprintf(full, sizeof(full), "%s.%s", section, key);
+		if (strcmp(key, "endpoints") == 0) {
+			if (t->endpoints != NULL)
+				return bad(c, k, full, "given twice");
+			if (load_endpoints(c, k, full, v, true, &t->endpoints, &t->n_endpoints) < 0)
+				return -1;
+			continue;
+		}
 		if (want_scalar(c, v, k, full, &val) < 0)
 			return -1;
 		if (strcmp(key, "memory") == 0) {
@@ -773,6 +786,26 @@ static int check_refs(ctx *c, dp_spec *s)
 	return 0;
 }
 
+/* A tier's "HOST: none" must remove something: a typo would otherwise leave
+ * the host it meant in place. */
+static int check_endpoint_refs(ctx *c, dp_spec *s)
+{
+	for (size_t t = 0; t < s->n_tiers; t++)
+		for (size_t i = 0; i < s->tiers[t].n_endpoints; i++) {
+			const dp_endpoint_spec *e = &s->tiers[t].endpoints[i];
+			size_t j;
+			if (e->mappings)
+				continue;
+			for (j = 0; j < s->n_endpoints && strcmp(s->endpoints[j].host, e->host) != 0; j++)
+				;
+			if (j == s->n_endpoints)
+				return dp_usage(c->err, "%s:%d: tiers.%s.endpoints.%s: none removes a host of the top-level "
+						"endpoints, and there is no '%s' there",
+						c->file, e->line, s->tiers[t].name, e->host, e->host);
+		}
+	return 0;
+}
+
 bool dp_spec_db_file(const dp_spec *s, const char *rel)
 {
 	for (size_t i = 0; i < s->n_dbs; i++) {
@@ -806,6 +839,176 @@ bool dp_spec_mask_allowed(const dp_spec *s, const char *db, const char *table, c
 			return true;
 	}
 	return false;
+}
+
+bool dp_endpoint_host_valid(const char *h)
+{
+	size_t n = strlen(h), label = 0;
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *last;
+
+	if (n == 0 || n > 253 || strcmp(h, "localhost") == 0 || inet_pton(AF_INET, h, buf) == 1)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = h[i];
+		if (ch == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!(islower((unsigned char)ch) || isdigit((unsigned char)ch) || ch == '-'))
+			return false;
+		if ((label == 0 && ch == '-') || ++label > 63)
+			return false;
+	}
+	if (label == 0 || h[n - 1] == '-')
+		return false;
+	/* an all-digit last label reads as an address to resolvers (127.1, 10.0.0.1) */
+	last = strrchr(h, '.');
+	last = last ? last + 1 : h;
+	for (const char *q = last; *q; q++)
+		if (!isdigit((unsigned char)*q))
+			return true;
+	return false;
+}
+
+/* A mappings directory: relative to doppel.yaml's directory, or absolute;
+ * it must exist and be a directory now. Returns the resolved path. */
+static char *mappings_dir(ctx *c, struct fy_node *at, const char *key, const char *val)
+{
+	char *joined = NULL, *real;
+	struct stat st;
+
+	if (val[0] == '/') {
+		joined = xstrdup(val);
+	} else {
+		const char *slash = strrchr(c->file, '/');
+		char cwd[4096];
+		if (slash == NULL) {
+			if (getcwd(cwd, sizeof(cwd)) == NULL) {
+				dp_fail_errno(c->err, "%s: current directory", c->file);
+				return NULL;
+			}
+			if (asprintf(&joined, "%s/%s", cwd, val) < 0)
+				abort();
+		} else if (asprintf(&joined, "%.*s/%s", (int)(slash - c->file), c->file, val) < 0) {
+			abort();
+		}
+	}
+	real = realpath(joined, NULL);
+	if (real == NULL) {
+		int e = errno;
+		bad(c, at, key, "mappings directory '%s' (%s): %s", val, joined, strerror(e));
+		free(joined);
+		return NULL;
+	}
+	free(joined);
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		bad(c, at, key, "'%s' is not a directory; expected a directory of WireMock mappings", val);
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
+/* endpoints: {HOST: {mappings: DIR}} (and, in a tier, HOST: none). */
+static int load_endpoints(ctx *c, struct fy_node *keyn, const char *section, struct fy_node *map, bool allow_none,
+			  dp_endpoint_spec **out, size_t *n)
+{
+	static const char *const keys[] = { "mappings", NULL };
+	struct fy_node_pair *p;
+	void *it = NULL;
+
+	if (map == NULL || !fy_node_is_mapping(map))
+		return bad(c, keyn, section, "expected a mapping {HOST: {mappings: DIR}}, e.g. "
+				     "api.payments.example: {mappings: mocks/payments}");
+	*out = calloc((size_t)fy_node_mapping_item_count(map) + 1, sizeof(dp_endpoint_spec));
+	if (*out == NULL)
+		abort();
+	while ((p = fy_node_mapping_iterate(map, &it)) != NULL) {
+		struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+		const char *raw = scalar(k);
+		dp_endpoint_spec *e = &(*out)[*n];
+		char where[320];
+		struct fy_node_pair *ep;
+		void *ei = NULL;
+
+		if (raw == NULL || raw[0] == '\0')
+			return bad(c, k, section, "expected a host name as the key");
+		if (strlen(raw) > 253)
+			return bad(c, k, section, "host name longer than 253 characters");
+		e->host = xstrdup(raw);
+		for (char *q = e->host; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+		e->line = line_of(k);
+		(*n)++;
+		snprintf(where, sizeof(where), "%s.%s", section, e->host);
+		if (!dp_endpoint_host_valid(e->host))
+			return bad(c, k, where, "expected a DNS host name such as api.payments.example (letters, digits, "
+				   "'-' and '.'; not an IP address, not localhost)");
+		for (size_t j = 0; j + 1 < *n; j++)
+			if (strcmp((*out)[j].host, e->host) == 0)
+				return bad(c, k, where, "host given twice");
+		if (allow_none && scalar(v) && strcmp(scalar(v), "none") == 0)
+			continue;
+		if (v == NULL || !fy_node_is_mapping(v))
+			return bad(c, v && fy_node_get_scalar_token(v) ? v : k, where, "expected {mappings: DIR}%s",
+				   allow_none ? " or none" : "");
+		while ((ep = fy_node_mapping_iterate(v, &ei)) != NULL) {
+			struct fy_node *mk = fy_node_pair_key(ep), *mv = fy_node_pair_value(ep);
+			const char *key = scalar(mk), *val;
+			char full[340];
+			if (key == NULL)
+				return bad(c, mk, where, "keys must be plain words");
+			if (strcmp(key, "mappings") != 0)
+				return unknown_key(c, mk, where, key, keys);
+			snprintf(full, sizeof(full), "%s.mappings", where);
+			if (want_scalar(c, mv, mk, full, &val) < 0)
+				return -1;
+			free(e->mappings);
+			e->mappings = mappings_dir(c, mv, full, val);
+			if (e->mappings == NULL)
+				return -1;
+		}
+		if (e->mappings == NULL)
+			return bad(c, k, where, "missing 'mappings: DIR' (a directory of WireMock mappings)");
+	}
+	return 0;
+}
+
+static int cmp_endpoint(const void *a, const void *b)
+{
+	return strcmp((*(const dp_endpoint_spec *const *)a)->host, (*(const dp_endpoint_spec *const *)b)->host);
+}
+
+int dp_spec_tier_endpoints(const dp_spec *s, const dp_tier *t, const dp_endpoint_spec ***out, size_t *n,
+			   dp_error **err)
+{
+	size_t cap = s->n_endpoints + (t ? t->n_endpoints : 0), k = 0;
+	const dp_endpoint_spec **v;
+
+	*out = NULL;
+	*n = 0;
+	if (cap == 0)
+		return 0;
+	v = calloc(cap, sizeof(*v));
+	if (v == NULL)
+		return dp_fail(err, ENOMEM, "endpoints");
+	for (size_t i = 0; i < s->n_endpoints; i++) {
+		bool overridden = false;
+		for (size_t j = 0; t && j < t->n_endpoints; j++)
+			overridden |= strcmp(t->endpoints[j].host, s->endpoints[i].host) == 0;
+		if (!overridden)
+			v[k++] = &s->endpoints[i];
+	}
+	for (size_t j = 0; t && j < t->n_endpoints; j++)
+		if (t->endpoints[j].mappings)
+			v[k++] = &t->endpoints[j];
+	qsort(v, k, sizeof(*v), cmp_endpoint);
+	*out = v;
+	*n = k;
+	return 0;
 }
 
 static int load_root(ctx *c, struct fy_node *root, dp_spec *s)
@@ -857,7 +1060,12 @@ static int load_root(ctx *c, struct fy_node *root, dp_spec *s)
 		} else if (strcmp(key, "subset") == 0) {
 			if (load_subset(c, k, v, s) < 0)
 				return -1;
-		} else if (strcmp(key, "endpoints") == 0 || strcmp(key, "synthetic") == 0) {
+		} else if (strcmp(key, "endpoints") == 0) {
+			if (s->endpoints != NULL)
+				return bad(c, k, key, "given twice");
+			if (load_endpoints(c, k, "endpoints", v, false, &s->endpoints, &s->n_endpoints) < 0)
+				return -1;
+		} else if (strcmp(key, "synthetic") == 0) {
 			return bad(c, k, key, "not supported by this version of doppel yet; remove the section");
 		} else {
 			return unknown_key(c, k, "doppel.yaml", key, keys);
@@ -869,6 +1077,8 @@ static int load_root(ctx *c, struct fy_node *root, dp_spec *s)
 		return bad(c, root, "production", "missing; describe production with at least 'root'");
 	if (!have_tiers)
 		dp_spec_default_tiers(&s->tiers, &s->n_tiers);
+	if (check_endpoint_refs(c, s) < 0)
+		return -1;
 	return check_refs(c, s);
 }
 
@@ -981,6 +1191,15 @@ int dp_spec_load(const char *file, dp_spec **out, dp_error **err)
 	return 0;
 }
 
+static void endpoints_free(dp_endpoint_spec *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(e[i].host);
+		free(e[i].mappings);
+	}
+	free(e);
+}
+
 void dp_spec_free(dp_spec *s)
 {
 	if (s == NULL)
@@ -1019,9 +1238,12 @@ void dp_spec_free(dp_spec *s)
 		free(s->subsets[i].where);
 	}
 	free(s->subsets);
-	for (size_t i = 0; i < s->n_tiers; i++)
+	for (size_t i = 0; i < s->n_tiers; i++) {
 		free(s->tiers[i].name);
+		endpoints_free(s->tiers[i].endpoints, s->tiers[i].n_endpoints);
+	}
 	free(s->tiers);
+	endpoints_free(s->endpoints, s->n_endpoints);
 	free(s);
 }
 

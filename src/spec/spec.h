@@ -14,6 +14,15 @@
 enum dp_tier_net { DP_TIER_NET_LOOPBACK, DP_TIER_NET_NONE, DP_TIER_NET_ENDPOINTS };
 enum dp_tier_data { DP_TIER_DATA_FULL, DP_TIER_DATA_SUBSET };
 
+/* endpoints.HOST (or tiers.T.endpoints.HOST): a stand-in for an external
+ * API host, served from WireMock-format mappings. */
+typedef struct dp_endpoint_spec {
+	char *host;      /* a DNS name, lower-cased; never an IP address or localhost */
+	char *mappings;  /* absolute path of an existing directory; NULL: "none"
+			  * (a tier override that removes the host) */
+	int line;        /* in doppel.yaml */
+} dp_endpoint_spec;
+
 typedef struct dp_tier {
 	char *name;
 	uint64_t mem_bytes;  /* 0: unlimited */
@@ -22,6 +31,8 @@ typedef struct dp_tier {
 	uint64_t disk_bytes;
 	enum dp_tier_net network;
 	enum dp_tier_data data;
+	dp_endpoint_spec *endpoints; /* overrides of the top level's, by host */
+	size_t n_endpoints;
 } dp_tier;
 
 typedef struct dp_db_spec {
@@ -80,6 +91,8 @@ typedef struct dp_spec {
 	size_t n_allow;
 	dp_subset_rule *subsets;
 	size_t n_subsets;
+	dp_endpoint_spec *endpoints; /* top level, every tier's unless overridden */
+	size_t n_endpoints;
 	uint64_t sync_every_s; /* 0: no schedule */
 	uint32_t sync_keep;    /* snapshots kept; 0: keep all */
 } dp_spec;
@@ -95,6 +108,14 @@ bool dp_spec_mask_allowed(const dp_spec *spec, const char *db, const char *table
 /* Name of a transformer kind as written in doppel.yaml ("email", ...). */
 const char *dp_mask_kind_name(enum dp_mask_kind kind);
 const dp_tier *dp_spec_tier(const dp_spec *spec, const char *name);
+/* A tier's endpoints: the top level's with the tier's overrides applied,
+ * "none" ones left out, sorted by host. *out is a malloc'd array of pointers
+ * into spec (free the array only); may be NULL when *n is 0. */
+int dp_spec_tier_endpoints(const dp_spec *spec, const dp_tier *tier, const dp_endpoint_spec ***out, size_t *n,
+			   dp_error **err);
+/* Is host a name endpoints may stand in for (DNS name, not an IP address,
+ * not localhost)? host must be lower case. */
+bool dp_endpoint_host_valid(const char *host);
 /* The tiers a new doppel.yaml starts with (dev, qa, staging). */
 void dp_spec_default_tiers(dp_tier **tiers, size_t *n);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -104,7 +105,7 @@ static void bad_inputs(void **state)
 	expect_error("version: 2\nproduction: {root: /srv/x}\n", "version: expected 1");
 	expect_error("production: {root: /srv/x}\n", "version: missing");
 	expect_error("version: 1\nproduction: {root: /srv/x}\ntiers: {dev: 3}\n", "tiers.dev: expected a mapping");
-	expect_error("version: 1\nproduction: {root: /srv/x}\nendpoints: {}\n", "not supported by this version");
+	expect_error("version: 1\nproduction: {root: /srv/x}\nsynthetic: {}\n", "not supported by this version");
 	expect_error("version: 1\nproduction: {root: /srv/x}\nmasking: {rules: {a.b.c: email}}\n",
 		     "masking.rules.a.b.c: no database named 'a'");
 	expect_error("version: 1\nproduction: {root: /srv/x, databases: [{name: m, sqlite: x.db}]}\n"
@@ -207,11 +208,115 @@ static void durations(void **state)
 	dp_error_free(&err);
 }
 
+/* The mappings directories the endpoint tests name: relative ones resolve
+ * against the doppel.yaml's directory (/tmp for these). */
+static char mocks_a[64], mocks_b[64];
+
+static int make_mocks(void **state)
+{
+	(void)state;
+	snprintf(mocks_a, sizeof(mocks_a), "/tmp/doppel-spec-mocks-a-%d", (int)getpid());
+	snprintf(mocks_b, sizeof(mocks_b), "/tmp/doppel-spec-mocks-b-%d", (int)getpid());
+	return mkdir(mocks_a, 0755) < 0 || mkdir(mocks_b, 0755) < 0;
+}
+
+static int remove_mocks(void **state)
+{
+	(void)state;
+	rmdir(mocks_a);
+	rmdir(mocks_b);
+	return 0;
+}
+
+static void endpoints_load(void **state)
+{
+	char text[1024];
+	dp_error *err = NULL;
+	dp_spec *s;
+	const dp_endpoint_spec **eps = NULL;
+	size_t n = 0;
+	(void)state;
+
+	snprintf(text, sizeof(text),
+		 "version: 1\n"
+		 "production: {root: /srv/x}\n"
+		 "endpoints:\n"
+		 "  API.Social.Example: {mappings: %s}\n"
+		 "  api.payments.example: {mappings: %s}\n"
+		 "tiers:\n"
+		 "  dev: {network: endpoints, endpoints: {api.payments.example: {mappings: %s}}}\n"
+		 "  qa: {network: endpoints, endpoints: {api.social.example: none}}\n"
+		 "  staging: {network: endpoints}\n",
+		 strrchr(mocks_a, '/') + 1, mocks_a, mocks_b);
+	s = load(text, &err);
+	if (s == NULL)
+		fail_msg("%s", err->msg);
+	assert_int_equal(s->n_endpoints, 2);
+	assert_string_equal(s->endpoints[0].host, "api.social.example");
+	assert_string_equal(s->endpoints[0].mappings, mocks_a); /* relative, resolved */
+	assert_int_equal(s->endpoints[0].line, 4);
+
+	assert_int_equal(dp_spec_tier_endpoints(s, dp_spec_tier(s, "dev"), &eps, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(eps[0]->host, "api.payments.example"); /* sorted */
+	assert_string_equal(eps[0]->mappings, mocks_b);              /* the tier's */
+	assert_string_equal(eps[1]->host, "api.social.example");
+	free(eps);
+	assert_int_equal(dp_spec_tier_endpoints(s, dp_spec_tier(s, "qa"), &eps, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(eps[0]->host, "api.payments.example");
+	assert_string_equal(eps[0]->mappings, mocks_a);
+	free(eps);
+	assert_int_equal(dp_spec_tier_endpoints(s, dp_spec_tier(s, "staging"), &eps, &n, &err), 0);
+	assert_int_equal(n, 2);
+	free(eps);
+	dp_spec_free(s);
+}
+
+static void endpoints_bad(void **state)
+{
+	char text[1024];
+	static const struct {
+		const char *yaml, *needle;
+	} cases[] = {
+		{ "endpoints: [a]\n", "endpoints: expected a mapping {HOST: {mappings: DIR}}" },
+		{ "endpoints: {127.0.0.1: {mappings: @}}\n", ":3:13: endpoints.127.0.0.1: expected a DNS host name" },
+		{ "endpoints: {localhost: {mappings: @}}\n", "endpoints.localhost: expected a DNS host name" },
+		{ "endpoints: {api_x.example: {mappings: @}}\n", "expected a DNS host name" },
+		{ "endpoints: {-a.example: {mappings: @}}\n", "expected a DNS host name" },
+		{ "endpoints: {a..example: {mappings: @}}\n", "expected a DNS host name" },
+		{ "endpoints: {a.example: {mapings: @}}\n", "endpoints.a.example: unknown key 'mapings'; did you mean 'mappings'?" },
+		{ "endpoints: {a.example: {}}\n", "endpoints.a.example: missing 'mappings: DIR'" },
+		{ "endpoints: {a.example: none}\n", "endpoints.a.example: expected {mappings: DIR}" },
+		{ "endpoints: {a.example: {mappings: /nonexistent/mocks}}\n", "endpoints.a.example.mappings: mappings directory '/nonexistent/mocks'" },
+		{ "endpoints: {a.example: {mappings: /etc/hostname}}\n", "is not a directory" },
+		{ "endpoints: {a.example: {mappings: @}, A.example: {mappings: @}}\n", "endpoints.a.example: host given twice" },
+		{ "endpoints: {a.example: {mappings: @}}\ntiers: {dev: {endpoints: {b.example: none}}}\n",
+		  ":4: tiers.dev.endpoints.b.example: none removes a host of the top-level endpoints" },
+		{ "tiers: {dev: {endpoints: {a.example: {mappings: }}}}\n", "tiers.dev.endpoints.a.example.mappings: expected a value" },
+		{ "tiers: {dev: {endpoints: 3}}\n", "tiers.dev.endpoints: expected a mapping" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* '@' stands for an existing mappings directory */
+		size_t n = (size_t)snprintf(text, sizeof(text), "version: 1\nproduction: {root: /srv/x}\n");
+		for (const char *y = cases[i].yaml; *y && n + sizeof(mocks_a) < sizeof(text); y++)
+			if (*y == '@')
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", mocks_a);
+			else
+				text[n++] = *y;
+		text[n] = '\0';
+		expect_error(text, cases[i].needle);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_file_loads), cmocka_unit_test(default_tiers), cmocka_unit_test(bad_inputs),
 		cmocka_unit_test(missing_file), cmocka_unit_test(masking_loads),    cmocka_unit_test(durations),
+		cmocka_unit_test(endpoints_load), cmocka_unit_test(endpoints_bad),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, make_mocks, remove_mocks);
 }
