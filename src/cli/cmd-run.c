@@ -1,6 +1,7 @@
 /* `doppel run NAME [LIMITS] [-- CMD ARGS]` and `doppel shell NAME`: run in a
  * sandbox. Tier settings apply; options may only tighten them. The sandbox
- * stays locked while the command runs, so reset and destroy wait or --force. */
+ * stays locked while the command runs, so reset and destroy wait or --force.
+ * A tier with `network: endpoints` gets its API stand-ins for the run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "isolate/isolate.h"
+#include "sandbox/endpoints.h"
 #include "sandbox/sandbox.h"
 #include "util/parse.h"
 
@@ -86,12 +88,16 @@ static int run_common(int argc, char **argv, bool shell, dp_error **err)
 		goto out;
 	lock = dp_sandbox_lock_run(cli.store, name, err);
 	if (lock >= 0 && dp_sandbox_get(cli.store, name, &sb, err) == 0) {
-		if (dp_sandbox_plan(cli.store, cli.spec, &sb, &cli_opts, &plan, err) == 0) {
+		dp_sandbox_endpoints *eps = NULL;
+		if (dp_sandbox_plan(cli.store, cli.spec, &sb, &cli_opts, &plan, err) == 0 &&
+		    dp_sandbox_endpoints_plan(cli.store, cli.spec, &sb, &plan, &eps, err) == 0) {
 			plan.tty = shell || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && i >= argc);
 			plan.argv = i < argc ? &argv[i] : shell ? (access("/bin/bash", X_OK) == 0 ? shell_cmd : default_cmd)
 								: default_cmd;
 			if (dp_isolate_run(&plan, &status, err) == 0)
 				r = status;
+			/* the stand-ins save their state while the sandbox is still locked */
+			dp_sandbox_endpoints_end(eps);
 		}
 		dp_sandbox_clear(&sb);
 	}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sandbox/diff.h"
+#include "sandbox/endpoints.h"
 #include "snapshot/drift.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
@@ -485,6 +486,15 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 		goto fail_tx;
 	if (dp_store_commit(st, err) < 0)
 		goto fail_tx;
+	/* a reset also forgets what the stand-ins saw and their scenario states;
+	 * the layers are already reset, so a failure here is only reported */
+	if (freeze_as == NULL) {
+		dp_error *e = NULL;
+		if (dp_sandbox_endpoints_clear(st, name, &e) < 0) {
+			dp_warn("%s", e->msg);
+			dp_error_free(&e);
+		}
+	}
 	/* the old work dir is always garbage; the old upper unless frozen */
 	snprintf(old_w, sizeof(old_w), "%s/w%lld", dir, (long long)sb.gen);
 	snprintf(old_u, sizeof(old_u), "%s/%s", dir, sb.upper);

@@ -1,0 +1,290 @@
+/* A sandbox's API stand-ins around a run; see endpoints.h. The order of
+ * events keeps secrets out of the sandbox: before the run only the CA's
+ * certificate is read (it goes into the sandbox's trust bundle); the CA key
+ * is opened, the per-host certificates issued and the server started in
+ * on_listen, which the runtime calls in the monitor after the sandbox's init
+ * was created, so not even init's copy of our memory ever held a key. */
+#include "sandbox/endpoints.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "endpoints/ca.h"
+#include "endpoints/server.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+/* Where TLS libraries look for trusted certificates: OpenSSL (and Python's
+ * ssl, Ruby, PHP), Node.js, Python requests, curl. The runtime writes the
+ * bundle; these point the rest at it. */
+#define SANDBOX_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+static const char *const ca_env[] = { "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+				      NULL };
+
+struct dp_sandbox_endpoints {
+	char *ca_dir;
+	char *state_dir;
+	char sock_addr[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int sandbox_dir;  /* sandboxes/<name>, for the socket */
+	size_t n;
+	char **hosts, **dirs;
+	ep_server *server;
+};
+
+int dp_sandbox_endpoint_list(const dp_spec *spec, const dp_sandbox *sb, const dp_endpoint_spec ***out, size_t *n,
+			     dp_error **err)
+{
+	const dp_tier *t = dp_spec_tier(spec, sb->tier);
+
+	*out = NULL;
+	*n = 0;
+	if (t == NULL)
+		return dp_usage(err, "sandbox %s uses tier '%s', which %s no longer defines", sb->name, sb->tier,
+				spec->file);
+	if (t->network != DP_TIER_NET_ENDPOINTS)
+		return 0;
+	if (dp_spec_tier_endpoints(spec, t, out, n, err) < 0)
+		return -1;
+	if (*n > DP_SANDBOX_MAX_ENDPOINTS) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return dp_usage(err, "%s: tier %s has more than %d endpoints", spec->file, t->name,
+				DP_SANDBOX_MAX_ENDPOINTS);
+	}
+	return 0;
+}
+
+uint32_t dp_sandbox_endpoint_addr(size_t i)
+{
+	return 0x7f000002u + (uint32_t)i;
+}
+
+void dp_sandbox_endpoints_state_dir(const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n, "sandboxes/%s/endpoints", name);
+}
+
+void dp_sandbox_endpoints_socket(const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n, "sandboxes/%s/endpoints.sock", name);
+}
+
+static void free_endpoints(dp_sandbox_endpoints *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->hosts[i]);
+		free(e->dirs[i]);
+	}
+	free(e->hosts);
+	free(e->dirs);
+	free(e->ca_dir);
+	free(e->state_dir);
+	if (e->sandbox_dir >= 0)
+		close(e->sandbox_dir);
+	free(e);
+}
+
+/* The admin socket, mode 0600 (umask: no other thread runs yet), in the
+ * sandbox's directory of the store, which the sandbox never sees. */
+static int control_socket(dp_sandbox_endpoints *e, dp_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mode_t old;
+	int r;
+
+	if (fd < 0)
+		return dp_fail_errno(err, "endpoints admin socket");
+	memcpy(sa.sun_path, e->sock_addr, sizeof(sa.sun_path));
+	if (unlinkat(e->sandbox_dir, "endpoints.sock", 0) < 0 && errno != ENOENT)
+		return dp_fail_errno(err, "remove the old endpoints admin socket");
+	old = umask(077);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(fd, 16) < 0)
+		return dp_fail_errno(err, "endpoints admin socket %s", e->sock_addr);
+	return dp_steal_fd(&fd);
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* In the monitor, after the sandbox's init exists, before its command. */
+static int start_server(void *arg, int *fds, size_t n, dp_error **err)
+{
+	dp_sandbox_endpoints *e = arg;
+	ep_endpoint_conf *ec = calloc(e->n, sizeof(*ec));
+	char **pems = calloc(2 * e->n, sizeof(char *));
+	ep_ca *ca = NULL;
+	int control = -1, r = -1;
+
+	if (ec == NULL || pems == NULL || n != 2 * e->n) {
+		dp_fail(err, ENOMEM, "endpoints");
+		goto out_fds;
+	}
+	if (ep_ca_open(e->ca_dir, &ca, err) < 0)
+		goto out_fds;
+	for (size_t i = 0; i < e->n; i++)
+		if (ep_ca_issue(ca, e->hosts[i], &pems[2 * i], &pems[2 * i + 1], err) < 0) {
+			ep_ca_close(ca);
+			goto out_fds;
+		}
+	ep_ca_close(ca);
+	control = control_socket(e, err);
+	if (control < 0)
+		goto out_fds;
+	for (size_t i = 0; i < e->n; i++)
+		ec[i] = (ep_endpoint_conf){ .host = e->hosts[i], .mappings_dir = e->dirs[i], .http_fd = fds[2 * i],
+					    .https_fd = fds[2 * i + 1], .cert_pem = pems[2 * i],
+					    .key_pem = pems[2 * i + 1] };
+	{
+		ep_server_conf conf = { .endpoints = ec, .n_endpoints = e->n, .threads = 1, .control_fd = control,
+					.state_dir = e->state_dir, .quiet = getenv("DOPPEL_DEBUG") == NULL };
+		/* the server owns every fd from here, on failure too */
+		r = ep_server_start(&conf, &e->server, err);
+	}
+	goto out;
+out_fds:
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+out:
+	for (size_t i = 0; pems && i < 2 * e->n; i++)
+		wipe_free(pems[i]);
+	free(pems);
+	free(ec);
+	return r;
+}
+
+/* sun_path holds 108 bytes; a deep store reaches the socket through an open
+ * directory instead. */
+static void socket_addr(dp_sandbox_endpoints *e, const char *root, const char *name)
+{
+	if ((size_t)snprintf(e->sock_addr, sizeof(e->sock_addr), "%s/sandboxes/%s/endpoints.sock", root, name) >=
+	    sizeof(e->sock_addr))
+		snprintf(e->sock_addr, sizeof(e->sock_addr), "/proc/self/fd/%d/endpoints.sock", e->sandbox_dir);
+}
+
+static int add_env(dp_plan *plan, const char *name, const char *value)
+{
+	char **grown = realloc(plan->env, (plan->n_env + 1) * sizeof(char *));
+
+	if (grown == NULL)
+		return -1;
+	plan->env = grown;
+	if (asprintf(&plan->env[plan->n_env], "%s=%s", name, value) < 0)
+		return -1;
+	plan->n_env++;
+	return 0;
+}
+
+int dp_sandbox_endpoints_plan(dp_store *st, const dp_spec *spec, const dp_sandbox *sb, dp_plan *plan,
+			      dp_sandbox_endpoints **out, dp_error **err)
+{
+	const dp_endpoint_spec **eps = NULL;
+	dp_sandbox_endpoints *e = NULL;
+	ep_ca *ca = NULL;
+	char rel[192];
+	size_t n = 0;
+
+	*out = NULL;
+	if (plan->net == DP_NET_NONE)
+		return 0;
+	if (dp_sandbox_endpoint_list(spec, sb, &eps, &n, err) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		goto nomem;
+	e->sandbox_dir = -1;
+	e->hosts = calloc(n, sizeof(char *));
+	e->dirs = calloc(n, sizeof(char *));
+	if (e->hosts == NULL || e->dirs == NULL)
+		goto nomem;
+	e->n = n;
+	for (size_t i = 0; i < n; i++) {
+		char addr[16];
+		uint32_t a = dp_sandbox_endpoint_addr(i);
+		e->hosts[i] = strdup(eps[i]->host);
+		e->dirs[i] = strdup(eps[i]->mappings);
+		if (e->hosts[i] == NULL || e->dirs[i] == NULL)
+			goto nomem;
+		snprintf(addr, sizeof(addr), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+		if (dp_plan_add_listen(plan, a, 80, err) < 0 || dp_plan_add_listen(plan, a, 443, err) < 0 ||
+		    dp_plan_add_host(plan, addr, eps[i]->host, err) < 0)
+			goto fail;
+	}
+	if (asprintf(&e->ca_dir, "%s/ca", st->root) < 0)
+		goto nomem;
+	dp_sandbox_endpoints_state_dir(sb->name, rel, sizeof(rel));
+	if (asprintf(&e->state_dir, "%s/%s", st->root, rel) < 0)
+		goto nomem;
+	if (mkdirat(st->rootfd, rel, 0700) < 0 && errno != EEXIST) {
+		dp_fail_errno(err, "create %s", e->state_dir);
+		goto fail;
+	}
+	snprintf(rel, sizeof(rel), "sandboxes/%s", sb->name);
+	e->sandbox_dir = openat(st->rootfd, rel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (e->sandbox_dir < 0) {
+		dp_fail_errno(err, "open %s/%s", st->root, rel);
+		goto fail;
+	}
+	socket_addr(e, st->root, sb->name);
+	/* the certificate only; the key is read in start_server */
+	if (ep_ca_open(e->ca_dir, &ca, err) < 0)
+		goto fail;
+	free(plan->ca_pem);
+	plan->ca_pem = strdup(ep_ca_cert_pem(ca));
+	ep_ca_close(ca);
+	if (plan->ca_pem == NULL)
+		goto nomem;
+	for (const char *const *v = ca_env; *v; v++)
+		if (add_env(plan, *v, SANDBOX_CA_BUNDLE) < 0)
+			goto nomem;
+	plan->on_listen = start_server;
+	plan->on_listen_arg = e;
+	free(eps);
+	*out = e;
+	return 0;
+nomem:
+	dp_fail(err, ENOMEM, "endpoints");
+fail:
+	free(eps);
+	if (e)
+		free_endpoints(e);
+	return -1;
+}
+
+void dp_sandbox_endpoints_end(dp_sandbox_endpoints *e)
+{
+	if (e == NULL)
+		return;
+	ep_server_stop(e->server);
+	if (e->server && unlinkat(e->sandbox_dir, "endpoints.sock", 0) < 0 && errno != ENOENT)
+		dp_warn("remove %s: %s", e->sock_addr, strerror(errno));
+	free_endpoints(e);
+}
+
+int dp_sandbox_endpoints_clear(dp_store *st, const char *name, dp_error **err)
+{
+	char rel[192];
+
+	dp_sandbox_endpoints_state_dir(name, rel, sizeof(rel));
+	if (dp_remove_tree_at(st->rootfd, rel) < 0 && errno != ENOENT)
+		return dp_fail_errno(err, "clear %s/%s", st->root, rel);
+	return 0;
+}
