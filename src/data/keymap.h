@@ -17,6 +17,9 @@ typedef struct dp_keymap dp_keymap;
 
 dp_keymap *dp_keymap_new(void);
 void dp_keymap_free(dp_keymap *m);
+/* Sizes the map for n more claims up front, so a big table's copy does not
+ * rehash it again and again. Returns 0, or -1 out of memory. */
+int dp_keymap_reserve(dp_keymap *m, size_t n);
 /* The fake orig was moved to (dp_keymap_put), if any. fake->p points into
  * the map and stays valid until the next claim. */
 bool dp_keymap_get(dp_keymap *m, uint32_t rule, const dp_val *orig, dp_val *fake);

