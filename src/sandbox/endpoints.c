@@ -171,11 +171,12 @@ out:
 
 /* sun_path holds 108 bytes; a deep store reaches the socket through an open
  * directory instead. */
-static void socket_addr(dp_sandbox_endpoints *e, const char *root, const char *name)
+void dp_sandbox_endpoints_socket_addr(const char *root, const char *name, int sandbox_dir, char *buf, size_t n)
 {
-	if ((size_t)snprintf(e->sock_addr, sizeof(e->sock_addr), "%s/sandboxes/%s/endpoints.sock", root, name) >=
-	    sizeof(e->sock_addr))
-		snprintf(e->sock_addr, sizeof(e->sock_addr), "/proc/self/fd/%d/endpoints.sock", e->sandbox_dir);
+	size_t cap = n < sizeof(((struct sockaddr_un *)0)->sun_path) ? n : sizeof(((struct sockaddr_un *)0)->sun_path);
+
+	if ((size_t)snprintf(buf, cap, "%s/sandboxes/%s/endpoints.sock", root, name) >= cap)
+		snprintf(buf, cap, "/proc/self/fd/%d/endpoints.sock", sandbox_dir);
 }
 
 static int add_env(dp_plan *plan, const char *name, const char *value)
@@ -243,7 +244,7 @@ int dp_sandbox_endpoints_plan(dp_store *st, const dp_spec *spec, const dp_sandbo
 		dp_fail_errno(err, "open %s/%s", st->root, rel);
 		goto fail;
 	}
-	socket_addr(e, st->root, sb->name);
+	dp_sandbox_endpoints_socket_addr(st->root, sb->name, e->sandbox_dir, e->sock_addr, sizeof(e->sock_addr));
 	/* the certificate only; the key is read in start_server */
 	if (ep_ca_open(e->ca_dir, &ca, err) < 0)
 		goto fail;

@@ -34,6 +34,10 @@ uint32_t dp_sandbox_endpoint_addr(size_t i);
 /* Paths below the store root. */
 void dp_sandbox_endpoints_state_dir(const char *name, char *buf, size_t n);
 void dp_sandbox_endpoints_socket(const char *name, char *buf, size_t n);
+/* An AF_UNIX address (at most 108 bytes) of the admin socket: its path below
+ * the store root when that fits, else one through sandbox_dir, an open fd of
+ * sandboxes/<name> that the caller keeps open while it uses the address. */
+void dp_sandbox_endpoints_socket_addr(const char *root, const char *name, int sandbox_dir, char *buf, size_t n);
 
 typedef struct dp_sandbox_endpoints dp_sandbox_endpoints;
 
