@@ -1341,8 +1341,9 @@ static bool ends_with_json(const char *s)
 	return n > 5 && strcmp(s + n - 5, ".json") == 0;
 }
 
-/* Collects rel/... *.json paths below dirfd/rel, not following symlinked
- * directories; dot files (editor leftovers) and the top __files/ are skipped. */
+/* Collects rel/... *.json paths below dirfd/rel; dot files (editor
+ * leftovers) and the top __files/ are skipped. A symlinked directory is
+ * refused rather than skipped, so no mapping goes missing unnoticed. */
 static int collect(const char *dir, int rootfd, const char *rel, int depth, names *out, dp_error **err)
 {
 	cleanup_close int fd = -1;
@@ -1377,7 +1378,12 @@ static int collect(const char *dir, int rootfd, const char *rel, int depth, name
 			rc = collect(dir, rootfd, sub, depth + 1, out, err);
 			continue;
 		}
-		if (!(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) || !ends_with_json(e->d_name))
+		if (S_ISLNK(st.st_mode) && fstatat(dirfd(d), e->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode)) {
+			rc = dp_usage(err, "%s/%s: a symlink to a directory is not followed; move the directory in",
+				      dir, sub);
+			break;
+		}
+		if (!ends_with_json(e->d_name) || S_ISDIR(st.st_mode))
 			continue;
 		if (out->n == MAX_FILES) {
 			rc = dp_usage(err, "%s: more than %d mapping files", dir, MAX_FILES);

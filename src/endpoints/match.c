@@ -364,6 +364,35 @@ static bool match_url(const ep_request_pattern *p, const ep_request *r)
 	}
 }
 
+static bool method_ok(const ep_request_pattern *p, const ep_request *r)
+{
+	return p->method == NULL || strcmp(p->method, "ANY") == 0 ||
+	       (r->method != NULL && strcmp(p->method, r->method) == 0);
+}
+
+static bool all_named(const ep_named_pattern *v, size_t n, const ep_kv *kv, size_t nkv, bool fold_names)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *first = NULL;
+		if (!match_named(&v[i], kv, nkv, fold_names, &first))
+			return false;
+	}
+	return true;
+}
+
+bool ep_request_matches(const ep_request_pattern *p, const ep_request *r)
+{
+	if (!method_ok(p, r) || !match_url(p, r) || !all_named(p->headers, p->n_headers, r->headers, r->n_headers, true) ||
+	    !all_named(p->query, p->n_query, r->query, r->n_query, false) ||
+	    !all_named(p->cookies, p->n_cookies, r->cookies, r->n_cookies, false) ||
+	    (p->basic_user != NULL && !match_basic_auth(p, r)))
+		return false;
+	for (size_t i = 0; i < p->n_body; i++)
+		if (!ep_match_value(&p->body[i], r->body ? r->body : "", r->body ? r->body_len : 0))
+			return false;
+	return true;
+}
+
 double ep_match_request(const ep_request_pattern *p, const ep_request *r, char *why, size_t why_len)
 {
 	why_buf w = { .p = why, .cap = why_len };
@@ -373,7 +402,7 @@ double ep_match_request(const ep_request_pattern *p, const ep_request *r, char *
 		why[0] = '\0';
 	if (p->method != NULL && strcmp(p->method, "ANY") != 0) {
 		parts++;
-		if (r->method == NULL || strcmp(p->method, r->method) != 0) {
+		if (!method_ok(p, r)) {
 			failed++;
 			why_next(&w);
 			why_fmt(&w, "method: expected %s, got %s", p->method, r->method ? r->method : "none");

@@ -384,6 +384,9 @@ static void test_parse_regex(void **state)
 	assert_false(value_matches("{\"matches\": \"ch_\\\\d+\"}", "ch_ddd"));
 	assert_true(value_matches("{\"matches\": \"[\\\\w\\\\-]+\"}", "a-b_c9"));
 	assert_false(value_matches("{\"matches\": \"[\\\\w\\\\-]+\"}", "a b"));
+	assert_true(value_matches("{\"matches\": \"[\\\\d.]+\"}", "1.50"));
+	assert_false(value_matches("{\"matches\": \"[\\\\d.]+\"}", "d"));
+	assert_true(value_matches("{\"matches\": \"[\\\\s]\"}", " "));
 	assert_true(value_matches("{\"matches\": \"[-a]+\"}", "-a-"));
 	assert_true(value_matches("{\"matches\": \"[\\\\]x]+\"}", "]x]"));
 	assert_true(value_matches("{\"matches\": \"[\\\\^]\"}", "^"));
@@ -395,6 +398,9 @@ static void test_parse_regex(void **state)
 	assert_false(value_matches("{\"matches\": \"abc\"}", "xabcx"));
 	assert_false(value_matches("{\"matches\": \"a|b\"}", "ab"));
 	assert_true(value_matches("{\"matches\": \"a|b\"}", "b"));
+	/* anchors written by the user still work inside ours */
+	assert_true(value_matches("{\"matches\": \"^/a$\"}", "/a"));
+	assert_false(value_matches("{\"matches\": \"^/a$\"}", "/ab"));
 }
 
 static void test_body_file(void **state)
@@ -494,6 +500,14 @@ static void test_load_dir(void **state)
 	if (strstr(err->msg, msg) == NULL || strstr(err->msg, "column") == NULL)
 		fail_msg("unexpected: %s", err->msg);
 	dp_error_free(&err);
+
+	/* a symlinked directory is refused, not skipped */
+	snprintf(path, sizeof(path), "%s/mappings/linked", dir);
+	assert_int_equal(symlink("nested", path), 0);
+	assert_int_equal(ep_mappings_load_dir(dir, &v, &n, &err), -1);
+	assert_non_null(strstr(err->msg, "mappings/linked: a symlink to a directory is not followed"));
+	dp_error_free(&err);
+	assert_int_equal(unlink(path), 0);
 
 	/* a symlink out of the directory */
 	snprintf(path, sizeof(path), "%s/mappings/b.json", dir);
@@ -616,6 +630,8 @@ static void test_match_equal_to_json(void **state)
 	assert_true(value_matches(as_string, "{\"a\": 1, \"b\": [1, 2]}"));
 	assert_false(value_matches(exact, "{\"a\": 1, \"b\": [2, 1]}"));
 	assert_false(value_matches(exact, "{\"a\": 1, \"b\": [1, 2], \"c\": 3}"));
+	assert_false(value_matches(exact, "{\"a\": 1, \"b\": [1, 2, 3]}"));
+	assert_false(value_matches(order, "{\"a\": 1, \"b\": [2, 1, 3]}"));
 	assert_false(value_matches(exact, "{\"a\": \"1\", \"b\": [1, 2]}"));
 	assert_false(value_matches(exact, "not json"));
 	assert_false(value_matches(exact, ""));
@@ -681,9 +697,13 @@ static void test_match_json_path(void **state)
 
 /* ---- request matching -------------------------------------------------- */
 
+/* The distance, checking on the way that the fast path agrees with it. */
 static double distance(ep_mapping *m, const ep_request *r, char *why, size_t n)
 {
-	return ep_match_request(&m->req, r, why, n);
+	double d = ep_match_request(&m->req, r, why, n);
+
+	assert_int_equal(ep_request_matches(&m->req, r), d == 0.0);
+	return d;
 }
 
 static void test_match_method_url(void **state)
@@ -742,7 +762,9 @@ static void test_match_query_headers_cookies(void **state)
 	add_cookie(&q, "session", "s42");
 	assert_true(distance(m, &q.r, why, sizeof(why)) == 0.0);
 
-	/* 5 parts; the query parameter and the cookie fail */
+	/* 5 parts; one query parameter fails, then it and the cookie */
+	q.query[1].value = (char *)"c";
+	assert_true(distance(m, &q.r, NULL, 0) == 1.0 / 5);
 	q.query[1].value = (char *)"c";
 	q.cookies[0].value = (char *)"x42";
 	assert_true(distance(m, &q.r, why, sizeof(why)) == 2.0 / 5);
