@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct dp_sandbox_endpoints {
 	char *state_dir;
 	char sock_addr[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int sandbox_dir;  /* sandboxes/<name>, for the socket */
+	bool sock_made;
 	size_t n;
 	char **hosts, **dirs;
 	ep_server *server;
@@ -110,7 +112,10 @@ static int control_socket(dp_sandbox_endpoints *e, dp_error **err)
 	old = umask(077);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || listen(fd, 16) < 0)
+	if (r < 0)
+		return dp_fail_errno(err, "endpoints admin socket %s", e->sock_addr);
+	e->sock_made = true;
+	if (listen(fd, 16) < 0)
 		return dp_fail_errno(err, "endpoints admin socket %s", e->sock_addr);
 	return dp_steal_fd(&fd);
 }
@@ -275,7 +280,7 @@ void dp_sandbox_endpoints_end(dp_sandbox_endpoints *e)
 	if (e == NULL)
 		return;
 	ep_server_stop(e->server);
-	if (e->server && unlinkat(e->sandbox_dir, "endpoints.sock", 0) < 0 && errno != ENOENT)
+	if (e->sock_made && unlinkat(e->sandbox_dir, "endpoints.sock", 0) < 0 && errno != ENOENT)
 		dp_warn("remove %s: %s", e->sock_addr, strerror(errno));
 	free_endpoints(e);
 }

@@ -10,7 +10,9 @@
  *   sandboxes/<name>/<layer>/      writable upper layers and checkpoints
  *   locks/<name>                   per-sandbox flock files
  *   tmp/                           objects being built (never referenced)
- *   mask.key                       the masking key (never in a snapshot) */
+ *   mask.key                       the masking key (never in a snapshot)
+ *   ca/                            the sandbox CA (src/endpoints/ca.c; key never in a sandbox)
+ *   sandboxes/<name>/endpoints/    its API stand-ins' saved state (src/sandbox/endpoints.h) */
 #ifndef DOPPEL_STORE_STORE_H
 #define DOPPEL_STORE_STORE_H
 
