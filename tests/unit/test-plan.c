@@ -456,6 +456,106 @@ static void test_publish(void **state)
 	valid(p);
 }
 
+static int take_sockets(void *arg, int *fds, size_t n, dp_error **err)
+{
+	(void)arg;
+	(void)fds;
+	(void)n;
+	(void)err;
+	return 0;
+}
+
+static void test_listen(void **state)
+{
+	fixture *f = *state;
+	dp_plan *p = fresh(f);
+	dp_error *err = NULL;
+
+	g_case = "listen";
+	assert_int_equal(dp_plan_add_listen(p, 0x7f000002, 80, &err), 0);
+	assert_int_equal(dp_plan_add_listen(p, 0x7f000002, 443, &err), 0);
+	invalid(p, "nothing in the monitor takes the sockets");
+	p->on_listen = take_sockets;
+	valid(p);
+	p->net = DP_NET_NONE;
+	invalid(p, "--listen needs --net loopback");
+	p->net = DP_NET_LOOPBACK;
+	assert_int_equal(dp_plan_add_listen(p, 0x7f000002, 80, &err), 0);
+	invalid(p, "127.0.0.2:80 given twice");
+	p = fresh(f);
+	p->on_listen = take_sockets;
+	assert_int_equal(dp_plan_add_listen(p, 0x0a000001, 80, &err), 0);
+	invalid(p, "10.0.0.1:80: expected a loopback address");
+	p = fresh(f);
+	p->on_listen = take_sockets;
+	assert_int_equal(dp_plan_add_listen(p, 0x7f000001, 0, &err), 0);
+	invalid(p, "expected a port");
+	p = fresh(f);
+	p->on_listen = take_sockets;
+	for (uint32_t i = 0; i <= DP_PLAN_MAX_LISTEN; i++)
+		assert_int_equal(dp_plan_add_listen(p, 0x7f000002 + i, 80, &err), 0);
+	invalid(p, "at most");
+}
+
+static void test_hosts_and_ca(void **state)
+{
+	static const struct {
+		const char *addr, *name;
+		bool ok;
+	} cases[] = {
+		{ "127.0.0.2", "api.payments.example", true },
+		{ "::1", "a.example", true },
+		{ "127.0.0.2", "x", true },
+		{ "127.0.0.2", "a b.example", false },
+		{ "127.0.0.2", "a.example\n1.2.3.4 evil.example", false },
+		{ "127.0.0.2", "-a.example", false },
+		{ "127.0.0.2", "", false },
+		{ "127.0.0.2\n1.2.3.4", "a.example", false },
+		{ "127.0.0.256", "a.example", false },
+		{ "localhost", "a.example", false },
+	};
+	fixture *f = *state;
+	dp_error *err = NULL;
+	dp_plan *p;
+	char long_name[300];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = fresh(f);
+		g_case = cases[i].name;
+		assert_int_equal(dp_plan_add_host(p, cases[i].addr, cases[i].name, &err), 0);
+		if (cases[i].ok)
+			valid(p);
+		else
+			invalid(p, "--add-host");
+	}
+	p = fresh(f);
+	memset(long_name, 'a', sizeof(long_name));
+	for (size_t i = 60; i < sizeof(long_name); i += 61)
+		long_name[i] = '.';
+	long_name[253] = '\0';
+	g_case = "253 characters";
+	assert_int_equal(dp_plan_add_host(p, "127.0.0.2", long_name, &err), 0);
+	valid(p);
+	long_name[253] = 'a';
+	long_name[254] = '\0';
+	p = fresh(f);
+	g_case = "254 characters";
+	assert_int_equal(dp_plan_add_host(p, "127.0.0.2", long_name, &err), 0);
+	invalid(p, "--add-host");
+
+	g_case = "ca";
+	p = fresh(f);
+	p->ca_pem = strdup("-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n");
+	valid(p);
+	free(p->ca_pem);
+	p->ca_pem = strdup("hello");
+	invalid(p, "expected PEM certificates");
+	free(p->ca_pem);
+	p->ca_pem = strdup("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
+			   "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n");
+	invalid(p, "private key");
+}
+
 static void test_disk(void **state)
 {
 	fixture *f = *state;
@@ -522,6 +622,8 @@ int main(void)
 		T(test_hostname_labels),
 		T(test_env),
 		T(test_publish),
+		T(test_listen),
+		T(test_hosts_and_ca),
 		T(test_disk),
 		T(test_validate_creates_nothing),
 	};
