@@ -106,10 +106,10 @@ tiers:
 production:
   root: $P
   exclude: [../etc]"
-	bad_case "endpoints not supported" 4:1 "endpoints: not supported" "version: 1
+	bad_case "endpoint host an address" 4:13 "endpoints.127.0.0.1: expected a DNS host name" "version: 1
 production:
   root: $P
-endpoints: {}"
+endpoints: {127.0.0.1: {mappings: /}}"
 	bad_case "masking.strict" 4:19 "masking.strict: expected true or false" "version: 1
 production:
   root: $P
