@@ -33,6 +33,9 @@ typedef struct ep_server_conf {
 	const char *state_dir;     /* scenario states and journals are loaded from here at start
 				    * and saved at stop (one HOST.json each); NULL: memory only */
 	bool quiet;                /* no per-request log lines on stderr */
+	unsigned timeout_s;        /* a client must send a whole request (line, headers, body)
+				    * within this many seconds of the connection becoming idle,
+				    * and is closed when silent that long; 0: 30 */
 } ep_server_conf;
 
 typedef struct ep_server ep_server;
@@ -42,6 +45,8 @@ typedef struct ep_server ep_server;
 int ep_server_start(const ep_server_conf *conf, ep_server **out, dp_error **err);
 /* Stops accepting, finishes nothing in flight, saves state, frees. */
 void ep_server_stop(ep_server *s);
+/* Mappings currently served, over all endpoints. */
+size_t ep_server_mapping_count(ep_server *s);
 
 /* Saved state of one endpoint of a sandbox that is not running:
  * {"scenarios": {NAME: STATE}, "requests": [WireMock journal entries]}.
