@@ -5,7 +5,7 @@
 BUILD ?= build
 MESON ?= meson
 
-.PHONY: all deps build demo check bench bench-replication bench-masking clean
+.PHONY: all deps build demo check bench bench-replication bench-masking bench-endpoints clean
 
 all: build
 
@@ -33,6 +33,9 @@ bench-replication: build
 
 bench-masking: build
 	@DOPPEL=$(abspath $(BUILD))/doppel bench/masking
+
+bench-endpoints: build
+	@DOPPEL=$(abspath $(BUILD))/doppel bench/endpoints
 
 clean:
 	rm -rf $(BUILD) build-asan
