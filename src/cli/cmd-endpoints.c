@@ -6,8 +6,10 @@
  *
  * While the sandbox runs, its stand-ins are asked through their admin socket
  * (WireMock's admin API, over libcurl), so a change takes effect at once.
- * Otherwise the saved state is read or written, under the sandbox's lock,
- * so the next run starts from it. The lock says which: a run holds it. */
+ * Otherwise the saved state is read (files are replaced whole, so as they
+ * are, without a lock a starting run would trip over) or written under the
+ * sandbox's lock, so no run starts in between and the next one starts from
+ * it. */
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -16,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,7 +41,8 @@ typedef struct ep_ctx {
 	dp_sandbox sb;
 	const dp_endpoint_spec **eps;
 	size_t n;
-	int lock;              /* held: not running, use the saved state */
+	bool live;             /* its stand-ins answer on the admin socket */
+	int lock;              /* held while the saved state is written */
 	int sandbox_dir;       /* for a long socket path */
 	char sock[108];
 	char state_dir[4096];
@@ -140,7 +145,7 @@ static int host_mappings(ep_ctx *c, size_t i, json_t **out, dp_error **err)
 	ep_mapping **v = NULL;
 	size_t n = 0;
 
-	if (c->lock < 0) {
+	if (c->live) {
 		json_t *j = NULL, *arr;
 		if (admin(c, c->eps[i]->host, "GET", "/__admin/mappings", NULL, &j, err) < 0)
 			return -1;
@@ -175,7 +180,7 @@ static int host_scenarios(ep_ctx *c, size_t i, json_t *mappings, json_t **out, d
 		if (name)
 			json_object_set_new(*out, name, json_string("Started"));
 	}
-	if (c->lock < 0) {
+	if (c->live) {
 		json_t *j = NULL, *s;
 		if (admin(c, c->eps[i]->host, "GET", "/__admin/scenarios", NULL, &j, err) < 0)
 			return -1;
@@ -261,7 +266,7 @@ static int list(ep_ctx *c, bool as_json, dp_error **err)
 		json_decref(maps);
 	}
 	if (as_json) {
-		dp_print_json(json_pack("{s:s, s:b, s:o}", "sandbox", c->sb.name, "running", c->lock < 0, "endpoints",
+		dp_print_json(json_pack("{s:s, s:b, s:o}", "sandbox", c->sb.name, "running", c->live, "endpoints",
 					all));
 		return 0;
 	}
@@ -278,7 +283,7 @@ static int list(ep_ctx *c, bool as_json, dp_error **err)
 		       json_string_value(json_object_get(e, "address")),
 		       (long long)json_integer_value(json_object_get(e, "count")),
 		       json_integer_value(json_object_get(e, "count")) == 1 ? "" : "s",
-		       json_string_value(json_object_get(e, "mappings_dir")), c->lock < 0 ? "  (running)" : "");
+		       json_string_value(json_object_get(e, "mappings_dir")), c->live ? "  (running)" : "");
 		json_array_foreach(json_object_get(e, "mappings"), k, m) {
 			const char *fault = json_string_value(json_object_get(m, "fault"));
 			const char *mname = json_string_value(json_object_get(m, "name"));
@@ -341,7 +346,7 @@ static int journal(ep_ctx *c, const char *only, bool as_json, dp_error **err)
 		size_t k, count;
 		if (only && strcmp(only, c->eps[i]->host) != 0)
 			continue;
-		if ((c->lock < 0 ? admin(c, c->eps[i]->host, "GET", "/__admin/requests", NULL, &j, err)
+		if ((c->live ? admin(c, c->eps[i]->host, "GET", "/__admin/requests", NULL, &j, err)
 				 : host_state(c, i, &j, err)) < 0) {
 			json_decref(rows);
 			return -1;
@@ -373,7 +378,7 @@ static int journal(ep_ctx *c, const char *only, bool as_json, dp_error **err)
 	free(v);
 	json_decref(rows);
 	if (as_json) {
-		dp_print_json(json_pack("{s:s, s:b, s:o}", "sandbox", c->sb.name, "running", c->lock < 0, "requests", out));
+		dp_print_json(json_pack("{s:s, s:b, s:o}", "sandbox", c->sb.name, "running", c->live, "requests", out));
 		return 0;
 	}
 	if (json_array_size(out))
@@ -452,7 +457,7 @@ static int set_scenario(ep_ctx *c, size_t i, const char *scenario, const char *s
 				 c->eps[i]->host, scenario, state);
 		goto out;
 	}
-	if (c->lock < 0) {
+	if (c->live) {
 		r = put_scenario(c, i, scenario, state, err);
 		goto out;
 	}
@@ -513,8 +518,18 @@ static int find_host(ep_ctx *c, const char *host, size_t *idx, dp_error **err)
 	return dp_usage(err, "sandbox %s has no stand-in for '%s'; it has: %s", c->sb.name, host, known);
 }
 
-/* Running or not: a run holds the sandbox's lock for its whole length. */
-static int attach(ep_ctx *c, const char *config, const char *name, dp_error **err)
+static bool answers(const ep_ctx *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memcpy(sa.sun_path, c->sock, sizeof(sa.sun_path) < sizeof(c->sock) ? sizeof(sa.sun_path) : sizeof(c->sock));
+	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
+/* Live (the admin socket answers) or saved; a change to the saved state
+ * takes the sandbox's lock, which a run holds for its whole length. */
+static int attach(ep_ctx *c, const char *config, const char *name, bool change, dp_error **err)
 {
 	char rel[192], lk[96];
 	dp_error *busy = NULL;
@@ -527,29 +542,37 @@ static int attach(ep_ctx *c, const char *config, const char *name, dp_error **er
 		return -1;
 	dp_sandbox_endpoints_state_dir(name, rel, sizeof(rel));
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s/%s", c->cli.store->root, rel);
-	snprintf(lk, sizeof(lk), "sandbox-%s", name);
-	c->lock = dp_store_lock(c->cli.store, lk, false, &busy);
-	if (c->lock >= 0 || c->n == 0) {
-		dp_error_free(&busy);
+	if (c->n == 0)
 		return 0;
-	}
-	dp_error_free(&busy);
 	snprintf(rel, sizeof(rel), "sandboxes/%s", name);
 	c->sandbox_dir = openat(c->cli.store->rootfd, rel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c->sandbox_dir < 0)
 		return dp_fail_errno(err, "open %s/%s", c->cli.store->root, rel);
 	dp_sandbox_endpoints_socket_addr(c->cli.store->root, name, c->sandbox_dir, c->sock, sizeof(c->sock));
-	/* a run that is still starting makes its socket in a moment */
-	for (int tries = 0; tries < 40 && faccessat(c->sandbox_dir, "endpoints.sock", F_OK, AT_SYMLINK_NOFOLLOW) < 0;
-	     tries++) {
+	c->live = answers(c);
+	if (c->live || !change)
+		goto out;
+	snprintf(lk, sizeof(lk), "sandbox-%s", name);
+	c->lock = dp_store_lock(c->cli.store, lk, false, &busy);
+	dp_error_free(&busy);
+	/* held by a run that is still starting (its socket comes in a moment)
+	 * or by another short command */
+	for (int tries = 0; c->lock < 0 && !c->live && tries < 40; tries++) {
 		struct timespec ts = { 0, 50000000 };
 		nanosleep(&ts, NULL);
+		c->live = answers(c);
+		if (!c->live) {
+			c->lock = dp_store_lock(c->cli.store, lk, false, &busy);
+			dp_error_free(&busy);
+		}
 	}
-	if (faccessat(c->sandbox_dir, "endpoints.sock", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+	if (c->lock < 0 && !c->live)
 		return dp_usage(err, "sandbox %s is busy (another doppel command changes it) and its stand-ins are not "
 				"running; try again",
 				name);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+out:
+	if (c->live)
+		curl_global_init(CURL_GLOBAL_DEFAULT);
 	return 0;
 }
 
@@ -590,7 +613,7 @@ int cmd_endpoints(int argc, char **argv, dp_error **err)
 	}
 	if (host && (check_word("host", host, err) < 0))
 		return -1;
-	if (attach(&c, config, pos[0], err) < 0)
+	if (attach(&c, config, pos[0], verb && verb[0] == 's', err) < 0)
 		goto out;
 	if (host && find_host(&c, host, &idx, err) < 0)
 		goto out;
@@ -600,7 +623,7 @@ int cmd_endpoints(int argc, char **argv, dp_error **err)
 		r = journal(&c, host ? c.eps[idx]->host : NULL, as_json, err);
 	else if ((r = set_scenario(&c, idx, pos[3], pos[4], err)) == 0)
 		printf("%s: scenario %s is now in state %s%s\n", c.eps[idx]->host, pos[3], pos[4],
-		       c.lock < 0 ? "" : " (from the next run on)");
+		       c.live ? "" : " (from the next run on)");
 out:
 	if (c.lock >= 0)
 		close(c.lock);
