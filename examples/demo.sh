@@ -46,6 +46,17 @@ if [ "${1:-}" = new-feature ]; then
 	rm -f "$(dirname "$db")/../static/asset1.css"; echo v2 > "$(dirname "$db")/../VERSION"
 	echo "shop: new feature ran: stock value $(sqlite3 $db 'select round(sum(price*stock),2) from products')"
 fi
+if [ "${1:-}" = checkout ]; then # checkout ORDER CARD: charge the card through the payment provider
+	cents=$(sqlite3 $db "select cast(round(price*qty*100) as int) from orders join products on products.id = product_id where orders.id = $2")
+	printf 'shop: charging order %s (%s cents) to card %s: ' "$2" "$cents" "$3"
+	curl -sS -X POST https://api.payments.example/v1/charges -H "Authorization: Bearer $PAYMENT_API_KEY" \
+		-H 'Content-Type: application/json' -d "{\"amount\": $cents, \"currency\": \"eur\", \"card\": {\"number\": \"$3\"}}" \
+		-w ' (HTTP %{http_code})\n'
+fi
+if [ "${1:-}" = balance ]; then
+	printf 'shop: balance: '
+	curl -sS https://api.payments.example/v1/balance -H "Authorization: Bearer $PAYMENT_API_KEY" -w ' (HTTP %{http_code})\n'
+fi
 APP
 chmod -R a+rX "$DEMO"; chmod 755 "$PROD/bin/shop"
 hash_prod() { (cd "$PROD" && find . -type f -exec sha256sum {} + | sort | sha256sum | cut -c1-16); }
@@ -57,9 +68,14 @@ say "production: $PROD, 300 static files and a SQLite catalog (sha256 $BEFORE)"
 say "describe it once: doppel init finds the database and suggests masking rules"
 d init --root "$PROD" --output "$DOPPEL_CONFIG"
 sed -i 's|^  exclude: .*|  exclude: ["logs/**"]|' "$DOPPEL_CONFIG"
+# the payment provider's API: answered in sandboxes by a stand-in, at its own
+# host name over HTTPS, with a test key instead of production's secret
+EXAMPLES=$(cd "$(dirname "$0")" && pwd)
+sed -i 's|^  # secrets: .*|  secrets: {PAYMENT_API_KEY: sk_test_sandbox}|; s|network: loopback|network: endpoints|' "$DOPPEL_CONFIG"
+printf 'endpoints:\n  api.payments.example: {mappings: %s/endpoints/payments}\n' "$EXAMPLES" >>"$DOPPEL_CONFIG"
 # dev gets a slice of the customers (and whatever their orders need); qa all
 printf 'subset:\n  dev: {catalog.customers: "id %% 2 = 0"}\n' >>"$DOPPEL_CONFIG"
-grep -E '^(version|production|  root|  exclude|  databases|    - |tiers|  dev|  qa|sync|masking|  strict|  rules|    catalog|subset)' "$DOPPEL_CONFIG"
+grep -E '^(version|production|  root|  exclude|  secrets|  databases|    - |tiers|  dev|  qa|sync|masking|  strict|  rules|    catalog|subset|endpoints|  api)' "$DOPPEL_CONFIG"
 
 say "take a snapshot: files shared or copied, the database copied consistently and masked"
 d sync
@@ -78,6 +94,14 @@ d run dev -- sqlite3 -header -column "$PROD/data/catalog.db" "$q; select count(*
 say "prove it: no production personal value anywhere in the sandboxes"
 d scan dev
 d scan qa
+
+say "the app pays through https://api.payments.example: inside the sandbox a stand-in answers (no real money)"
+d run dev -- "$PROD/bin/shop" checkout 3 4242424242424242
+d run dev -- "$PROD/bin/shop" checkout 3 4000000000000002
+echo "-- force the provider's rate limit for the next run, then call it:"
+d endpoints dev scenario api.payments.example balance-rate-limit limited
+d run dev -- "$PROD/bin/shop" balance
+d endpoints dev journal
 
 say "run the app in dev: production's tree appears at its own path, copy-on-write"
 d run dev -- "$PROD/bin/shop"

@@ -43,6 +43,7 @@
 typedef struct ctx {
 	const char *source;
 	const char *files_dir;
+	bool stable_id; /* from a file: an id that survives a reload */
 	dp_error **err;
 	size_t len;
 	char path[512];
@@ -1163,6 +1164,30 @@ static int new_uuid(char out[37])
 	return 0;
 }
 
+/* A file's mapping without an id gets one derived from where it is and what
+ * it says, so journals saved by one run still name their mappings in the
+ * next (WireMock makes a random one per load). */
+static int stable_uuid(ctx *c, json_t *j, char out[37])
+{
+	unsigned char b[16];
+	crypto_generichash_state st;
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (text == NULL)
+		return oom(c);
+	crypto_generichash_init(&st, NULL, 0, sizeof(b));
+	crypto_generichash_update(&st, (const unsigned char *)c->source, strlen(c->source) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)c->path, c->len + 1);
+	crypto_generichash_update(&st, (const unsigned char *)text, strlen(text));
+	crypto_generichash_final(&st, b, sizeof(b));
+	free(text);
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x80); /* version 8: custom */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
 static int parse_ids(ctx *c, json_t *j, ep_mapping *m)
 {
 	char *uuid = NULL;
@@ -1181,7 +1206,10 @@ static int parse_ids(ctx *c, json_t *j, ep_mapping *m)
 	else
 		free(uuid);
 	if (m->id == NULL) {
-		new_uuid(gen);
+		if (!c->stable_id)
+			new_uuid(gen);
+		else if (stable_uuid(c, j, gen) < 0)
+			return -1;
 		if ((m->id = strdup(gen)) == NULL)
 			return oom(c);
 	}
@@ -1245,10 +1273,10 @@ static int parse_mapping(ctx *c, json_t *j, ep_mapping *m)
 
 /* source names the file; prefix, if any, starts the key path
  * ("mappings[2]") so errors read "pay.json: mappings[2].request...". */
-static int parse_one(json_t *j, const char *source, const char *prefix, const char *files_dir, ep_mapping **out,
-		     dp_error **err)
+static int parse_one(json_t *j, const char *source, const char *prefix, const char *files_dir, bool stable_id,
+		     ep_mapping **out, dp_error **err)
 {
-	ctx c = { .source = source, .files_dir = files_dir, .err = err };
+	ctx c = { .source = source, .files_dir = files_dir, .stable_id = stable_id, .err = err };
 	ep_mapping *m;
 
 	if (sodium_init() < 0)
@@ -1269,7 +1297,7 @@ static int parse_one(json_t *j, const char *source, const char *prefix, const ch
 
 int ep_mapping_parse(json_t *j, const char *source, const char *files_dir, ep_mapping **out, dp_error **err)
 {
-	return parse_one(j, source, NULL, files_dir, out, err);
+	return parse_one(j, source, NULL, files_dir, false, out, err);
 }
 
 static void free_named(ep_named_pattern *v, size_t n)
@@ -1474,7 +1502,7 @@ static int load_file(int rootfd, const char *rel, const char *display, const cha
 				break;
 			}
 			snprintf(prefix, sizeof(prefix), "mappings[%zu]", i);
-			rc = parse_one(json_array_get(arr, i), display, prefix, files_dir, &m, err);
+			rc = parse_one(json_array_get(arr, i), display, prefix, files_dir, true, &m, err);
 			if (rc == 0 && (rc = mlist_add(out, m)) < 0) {
 				ep_mapping_free(m);
 				dp_fail(err, ENOMEM, "%s", display);
@@ -1484,7 +1512,7 @@ static int load_file(int rootfd, const char *rel, const char *display, const cha
 		ep_mapping *m = NULL;
 		if (out->n >= MAX_MAPPINGS)
 			rc = dp_usage(err, "%s: more than %d mappings", display, MAX_MAPPINGS);
-		else if ((rc = parse_one(j, display, NULL, files_dir, &m, err)) == 0 && (rc = mlist_add(out, m)) < 0) {
+		else if ((rc = parse_one(j, display, NULL, files_dir, true, &m, err)) == 0 && (rc = mlist_add(out, m)) < 0) {
 			ep_mapping_free(m);
 			dp_fail(err, ENOMEM, "%s", display);
 		}

@@ -477,6 +477,20 @@ static void test_load_dir(void **state)
 		assert_int_equal(v[i]->seq, i);
 	snprintf(path, sizeof(path), "%s/mappings/b.json", dir);
 	assert_string_equal(v[1]->source, path);
+	/* ids of mappings without one are stable across loads (saved journals
+	 * name them), and differ between mappings */
+	{
+		ep_mapping **w = NULL;
+		size_t nw = 0;
+		assert_int_equal(ep_mappings_load_dir(dir, &w, &nw, &err), 0);
+		assert_int_equal(nw, n);
+		for (size_t i = 0; i < n; i++) {
+			assert_string_equal(w[i]->id, v[i]->id);
+			for (size_t k = 0; k < i; k++)
+				assert_string_not_equal(v[i]->id, v[k]->id);
+		}
+		ep_mappings_free(w, nw);
+	}
 	ep_mappings_free(v, n);
 
 	/* an error in a later mapping names file and index; nothing is returned */
