@@ -1,7 +1,9 @@
 /* `doppel endpoints serve [--port P] [--https-port P --cert FILE --key FILE]
- * [--bind ADDR] [--threads N] [--journal N] [--timeout S] [--quiet] DIR`:
- * the stand-in server alone, outside any sandbox, for one directory of
- * WireMock mappings answering any Host. It binds its own sockets, serves
+ * [--bind ADDR] [--threads N] [--journal N] [--timeout S] [--state DIR]
+ * [--control SOCKET] [--quiet] DIR`: the stand-in server alone, outside any
+ * sandbox, for one directory of WireMock mappings answering any Host
+ * (--state keeps scenarios and the journal across runs, --control adds the
+ * admin API on a Unix socket, as a sandbox's server has them). It binds its own sockets, serves
  * until SIGINT or SIGTERM, then stops cleanly. The signals are blocked
  * before the server's threads exist, so only sigwait() ever sees them. */
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -27,11 +30,11 @@
 
 #define USAGE                                                                                                     \
 	"[--port P] [--https-port P --cert FILE --key FILE] [--bind ADDR] [--threads N] [--journal N] "          \
-	"[--timeout S] [--quiet] DIR"
+	"[--timeout S] [--state DIR] [--control SOCKET] [--quiet] DIR"
 #define PEM_MAX (1024 * 1024)
 
 typedef struct serve_args {
-	const char *port, *https_port, *cert, *key, *bind, *threads, *journal, *timeout, *dir;
+	const char *port, *https_port, *cert, *key, *bind, *threads, *journal, *timeout, *state, *control, *dir;
 	bool quiet;
 } serve_args;
 
@@ -43,7 +46,8 @@ static int parse_args(int argc, char **argv, serve_args *a, dp_error **err)
 	} opts[] = {
 		{ "--port", &a->port },       { "--https-port", &a->https_port }, { "--cert", &a->cert },
 		{ "--key", &a->key },         { "--bind", &a->bind },             { "--threads", &a->threads },
-		{ "--journal", &a->journal }, { "--timeout", &a->timeout },
+		{ "--journal", &a->journal }, { "--timeout", &a->timeout },       { "--state", &a->state },
+		{ "--control", &a->control },
 	};
 
 	for (int i = 1; i < argc; i++) {
@@ -137,6 +141,40 @@ static int listen_on(const char *what, const char *addr, uint16_t port, uint16_t
 	return dp_steal_fd(&fd);
 }
 
+/* The control socket at path; a stale socket there is replaced, anything
+ * else is refused. */
+static int listen_unix(const char *path, dp_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	cleanup_close int fd = -1;
+	struct stat st;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return dp_usage(err, "--control %s: path too long for a Unix socket", path);
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return dp_usage(err, "--control %s: exists and is not a socket", path);
+		if (unlink(path) < 0)
+			return dp_fail_errno(err, "--control %s: remove the old socket", path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return dp_fail_errno(err, "--control: socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
+		return dp_fail_errno(err, "--control %s: cannot listen", path);
+	return dp_steal_fd(&fd);
+}
+
+static int check_state_dir(const char *dir, dp_error **err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return dp_usage(err, "--state %s: not a directory", dir);
+	return 0;
+}
+
 /* Thousands of clients need thousands of descriptors: the soft limit goes
  * up to the hard one (no privilege needed). */
 static void raise_nofile(void)
@@ -222,6 +260,8 @@ int cmd_endpoints_serve(int argc, char **argv, dp_error **err)
 		return -1;
 	if (a.https_port && (read_pem("--cert", a.cert, &cert, err) < 0 || read_pem("--key", a.key, &key, err) < 0))
 		return -1;
+	if (a.state && check_state_dir(a.state, err) < 0)
+		return -1;
 	raise_nofile();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -244,7 +284,18 @@ int cmd_endpoints_serve(int argc, char **argv, dp_error **err)
 		}
 		url(https_url, sizeof(https_url), "https", a.bind, n.https_port);
 	}
+	if (a.control) {
+		conf.control_fd = listen_unix(a.control, err);
+		if (conf.control_fd < 0) {
+			if (ec.http_fd >= 0)
+				close(ec.http_fd);
+			if (ec.https_fd >= 0)
+				close(ec.https_fd);
+			return -1;
+		}
+	}
 	ec.mappings_dir = a.dir;
+	conf.state_dir = a.state;
 	ec.cert_pem = cert;
 	ec.key_pem = key;
 	conf.threads = n.threads;
@@ -259,5 +310,7 @@ int cmd_endpoints_serve(int argc, char **argv, dp_error **err)
 		rc = sigwait(&mask, &sig);
 	} while (rc == EINTR);
 	ep_server_stop(srv);
+	if (a.control && unlink(a.control) < 0)
+		dp_debug("--control %s: %s", a.control, strerror(errno));
 	return DP_EXIT_OK;
 }

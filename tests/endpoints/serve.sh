@@ -172,7 +172,7 @@ grep -q "nonexistent" "$T/err" || fail "missing dir not named: $(cat "$T/err")"
 expect_status 2 "$DOPPEL" endpoints serve "$M" 2>/dev/null
 expect_status 2 "$DOPPEL" endpoints serve --https-port 1 "$M" 2>/dev/null
 p=$(free_port)
-python3 - "$p" "$DOPPEL" "$M" <<'PY' || fail "a busy port"
+"$PY" - "$p" "$DOPPEL" "$M" <<'PY' || fail "a busy port"
 import socket, subprocess, sys
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
 r = subprocess.run([sys.argv[2], "endpoints", "serve", "--port", sys.argv[1], sys.argv[3]], capture_output=True, text=True, timeout=10)
