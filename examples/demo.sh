@@ -71,7 +71,7 @@ sed -i 's|^  exclude: .*|  exclude: ["logs/**"]|' "$DOPPEL_CONFIG"
 # the payment provider's API: answered in sandboxes by a stand-in, at its own
 # host name over HTTPS, with a test key instead of production's secret
 EXAMPLES=$(cd "$(dirname "$0")" && pwd)
-sed -i 's|^  # secrets: .*|  secrets: {PAYMENT_API_KEY: sk_test_sandbox}|; s|network: loopback|network: endpoints|' "$DOPPEL_CONFIG"
+sed -i 's|^  # secrets: .*|  secrets: {PAYMENT_API_KEY: sk_test_sandbox}|' "$DOPPEL_CONFIG"
 printf 'endpoints:\n  api.payments.example: {mappings: %s/endpoints/payments}\n' "$EXAMPLES" >>"$DOPPEL_CONFIG"
 # dev gets a slice of the customers (and whatever their orders need); qa all
 printf 'subset:\n  dev: {catalog.customers: "id %% 2 = 0"}\n' >>"$DOPPEL_CONFIG"
