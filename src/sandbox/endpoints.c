@@ -3,21 +3,47 @@
  * certificate is read (it goes into the sandbox's trust bundle); the CA key
  * is opened, the per-host certificates issued and the server started in
  * on_listen, which the runtime calls in the monitor after the sandbox's init
- * was created, so not even init's copy of our memory ever held a key. */
+ * was created, so not even init's copy of our memory ever held a key.
+ *
+ * The server runs in a child of the monitor, never in the monitor itself:
+ * it parses what the sandbox sends (HTTP, TLS, JSON) in libraries we do not
+ * control, and the monitor has the caller's full rights (root as root). A
+ * memory-safety bug there would otherwise be an escape, and a crash would
+ * end the run. on_listen issues the certificates, makes the admin socket
+ * and forks while the monitor is single-threaded (it has no thread of its
+ * own, and the server's start after the fork); the CA key is closed before
+ * the fork, so the child holds the leaf keys only. The child drops out of
+ * the terminal's session, blocks every signal, keeps only the sockets it
+ * serves, confines itself (endpoints/confine.c: capabilities, no_new_privs,
+ * Landlock to the mapping and state directories, seccomp) and only then
+ * loads mappings and starts threads, so any bug in them runs confined. It
+ * reports "ready" or the error over a pipe, which on_listen waits for: a bad
+ * mapping still ends the run (exit 2) before the command starts. The parent
+ * keeps only the child's pid: the sockets and the key PEMs leave its memory
+ * (wiped). PR_SET_PDEATHSIG kills the child with the monitor. After the
+ * run, SIGTERM makes it save journals and scenario states and exit; it gets
+ * STOP_TIMEOUT_MS, then SIGKILL. If it dies during the run the command goes
+ * on (the stand-ins stop answering) and the end of the run says so. */
 #include "sandbox/endpoints.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "endpoints/ca.h"
+#include "endpoints/confine.h"
 #include "endpoints/server.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -38,8 +64,17 @@ struct dp_sandbox_endpoints {
 	bool sock_made;
 	size_t n;
 	char **hosts, **dirs;
-	ep_server *server;
+	pid_t server_pid;  /* the server's process; 0: none */
 };
+
+/* How long the server may take to save its state after the run. */
+#define STOP_TIMEOUT_MS 10000
+
+/* The child's one message: 0 and ready, or an error's exit status and text. */
+typedef struct start_report {
+	int32_t status;
+	char msg[1024];
+} start_report;
 
 int dp_sandbox_endpoint_list(const dp_spec *spec, const dp_sandbox *sb, const dp_endpoint_spec ***out, size_t *n,
 			     dp_error **err)
@@ -128,6 +163,176 @@ static void wipe_free(char *s)
 	}
 }
 
+/* Closes every fd but 0-2 and keep[] (close_range over the gaps). */
+static int close_all_but(const int *keep, size_t n)
+{
+	unsigned int next = 3;
+
+	for (;;) {
+		unsigned int low = ~0u;
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] >= (int)next && (unsigned int)keep[i] < low)
+				low = (unsigned int)keep[i];
+		if (low == ~0u)
+			return close_range(next, ~0u, 0);
+		if (low > next && close_range(next, low - 1, 0) < 0)
+			return -1;
+		next = low + 1;
+	}
+}
+
+static void report(int fd, int status, const char *msg)
+{
+	start_report r = { .status = status };
+	ssize_t w;
+
+	snprintf(r.msg, sizeof(r.msg), "%s", msg ? msg : "");
+	/* under PIPE_BUF: one atomic write */
+	do
+		w = write(fd, &r, sizeof(r));
+	while (w < 0 && errno == EINTR);
+}
+
+/* The server's process: confine, start, serve until SIGTERM, save, exit. */
+__attribute__((noreturn)) static void server_child(dp_sandbox_endpoints *e, ep_server_conf *conf, int *keep,
+						   size_t n_keep, int report_fd, pid_t monitor)
+{
+	const char **read_dirs = (const char **)e->dirs;
+	ep_confine_conf cc = { .read_dirs = read_dirs, .n_read_dirs = e->n, .write_dir = e->state_dir };
+	ep_confine_info info;
+	ep_server *server = NULL;
+	dp_error *err = NULL;
+	sigset_t all, term;
+	int devnull, sig = 0;
+
+	/* die with the monitor; it may have died before the line above */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != monitor)
+		_exit(1);
+	sigfillset(&all);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	/* threads inherit the mask: SIGTERM waits for sigwait below */
+	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0) {
+		dp_fail_errno(&err, "endpoints: block signals");
+		goto fail;
+	}
+	/* out of the terminal's session: no ^C, no controlling tty to reach */
+	if (setsid() < 0) {
+		dp_fail_errno(&err, "endpoints: setsid");
+		goto fail;
+	}
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0) {
+		dp_fail_errno(&err, "endpoints: /dev/null");
+		goto fail;
+	}
+	if (close_all_but(keep, n_keep) < 0) {
+		dp_fail_errno(&err, "endpoints: close inherited fds");
+		goto fail;
+	}
+	/* what libc reads lazily, read while it still may */
+	tzset();
+	if (ep_confine(&cc, &info, &err) < 0) {
+		dp_wrap(&err, "endpoints: confine the stand-in server");
+		goto fail;
+	}
+	if (info.landlock_abi == 0)
+		dp_warn("endpoints: stand-ins run without Landlock: %s", strerror(info.landlock_errno));
+	dp_debug("endpoints: server %d confined (Landlock ABI %d, seccomp)", (int)getpid(), info.landlock_abi);
+	/* the server owns the listening fds from here, on failure too */
+	if (ep_server_start(conf, &server, &err) < 0)
+		goto fail;
+	report(report_fd, 0, NULL);
+	close(report_fd);
+	while (sig != SIGTERM)
+		if (sigwait(&term, &sig) != 0)
+			_exit(1);
+	ep_server_stop(server);
+	_exit(0);
+fail:
+	report(report_fd, err->status ? err->status : DP_EXIT_FAIL, err->msg);
+	_exit(1);
+}
+
+static void reap(pid_t pid, int *st)
+{
+	while (waitpid(pid, st, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Forks the server's process and waits for its report. The conf's fds are
+ * closed here whatever happens; the key PEMs are the caller's to wipe. */
+static int fork_server(dp_sandbox_endpoints *e, ep_server_conf *conf, dp_error **err)
+{
+	size_t n_keep = 2 * e->n + 2;
+	cleanup_free int *keep = calloc(n_keep, sizeof(int));
+	int pipefd[2] = { -1, -1 };
+	start_report r = { 0 };
+	size_t got = 0;
+	pid_t monitor = getpid(), pid;
+	int st, ret = -1;
+
+	if (keep == NULL) {
+		dp_fail(err, ENOMEM, "endpoints");
+		goto out;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		dp_fail_errno(err, "endpoints: pipe");
+		goto out;
+	}
+	for (size_t i = 0; i < e->n; i++) {
+		keep[2 * i] = conf->endpoints[i].http_fd;
+		keep[2 * i + 1] = conf->endpoints[i].https_fd;
+	}
+	keep[2 * e->n] = conf->control_fd;
+	keep[2 * e->n + 1] = pipefd[1];
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		dp_fail_errno(err, "endpoints: fork the stand-in server");
+		goto out;
+	}
+	if (pid == 0)
+		server_child(e, conf, keep, n_keep, pipefd[1], monitor);
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	while (got < sizeof(r)) {
+		ssize_t n = read(pipefd[0], (char *)&r + got, sizeof(r) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got == sizeof(r) && r.status == 0) {
+		e->server_pid = pid;
+		dp_debug("endpoints: stand-in server is pid %d", (int)pid);
+		ret = 0;
+		goto out;
+	}
+	reap(pid, &st);
+	if (got == sizeof(r)) {
+		r.msg[sizeof(r.msg) - 1] = '\0';
+		dp_fail(err, 0, "%s", r.msg);
+		(*err)->status = r.status;
+	} else if (WIFSIGNALED(st)) {
+		dp_fail(err, 0, "endpoints: the stand-in server died while starting (signal %d)", WTERMSIG(st));
+	} else {
+		dp_fail(err, 0, "endpoints: the stand-in server exited while starting (status %d)", WEXITSTATUS(st));
+	}
+out:
+	for (size_t i = 0; i < e->n; i++) {
+		close(conf->endpoints[i].http_fd);
+		close(conf->endpoints[i].https_fd);
+	}
+	close(conf->control_fd);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	return ret;
+}
+
 /* In the monitor, after the sandbox's init exists, before its command. */
 static int start_server(void *arg, int *fds, size_t n, dp_error **err)
 {
@@ -148,6 +353,7 @@ static int start_server(void *arg, int *fds, size_t n, dp_error **err)
 			ep_ca_close(ca);
 			goto out_fds;
 		}
+	/* before the fork: the server's process never holds the CA key */
 	ep_ca_close(ca);
 	control = control_socket(e, err);
 	if (control < 0)
@@ -159,8 +365,8 @@ static int start_server(void *arg, int *fds, size_t n, dp_error **err)
 	{
 		ep_server_conf conf = { .endpoints = ec, .n_endpoints = e->n, .threads = 1, .control_fd = control,
 					.state_dir = e->state_dir, .quiet = getenv("DOPPEL_DEBUG") == NULL };
-		/* the server owns every fd from here, on failure too */
-		r = ep_server_start(&conf, &e->server, err);
+		/* fork_server closes every fd, on failure too */
+		r = fork_server(e, &conf, err);
 	}
 	goto out;
 out_fds:
@@ -172,6 +378,48 @@ out:
 	free(pems);
 	free(ec);
 	return r;
+}
+
+/* After the run: SIGTERM (save and exit), then SIGKILL after the timeout. */
+static void stop_server(dp_sandbox_endpoints *e)
+{
+	struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+	pid_t pid = e->server_pid;
+	int st = 0;
+	pid_t w;
+
+	if (pid <= 0)
+		return;
+	e->server_pid = 0;
+	w = waitpid(pid, &st, WNOHANG);
+	if (w == pid) {
+		if (WIFSIGNALED(st))
+			dp_warn("endpoints: the stand-in server died during the run (signal %d); journals and "
+				"scenario states of this run were not saved", WTERMSIG(st));
+		else
+			dp_warn("endpoints: the stand-in server exited during the run (status %d); journals and "
+				"scenario states of this run were not saved", WEXITSTATUS(st));
+		return;
+	}
+	if (kill(pid, SIGTERM) < 0) {
+		dp_warn("endpoints: stop the stand-in server: %s", strerror(errno));
+		return;
+	}
+	for (int ms = 0; ms < STOP_TIMEOUT_MS; ms += 10) {
+		w = waitpid(pid, &st, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		nanosleep(&tick, NULL);
+	}
+	if (w != pid) {
+		dp_warn("endpoints: the stand-in server did not stop within %d s; killed, state not saved",
+			STOP_TIMEOUT_MS / 1000);
+		kill(pid, SIGKILL);
+		reap(pid, &st);
+	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		dp_warn("endpoints: the stand-in server failed while stopping (%s %d)",
+			WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	}
 }
 
 /* sun_path holds 108 bytes; a deep store reaches the socket through an open
@@ -279,7 +527,7 @@ void dp_sandbox_endpoints_end(dp_sandbox_endpoints *e)
 {
 	if (e == NULL)
 		return;
-	ep_server_stop(e->server);
+	stop_server(e);
 	if (e->sock_made && unlinkat(e->sandbox_dir, "endpoints.sock", 0) < 0 && errno != ENOENT)
 		dp_warn("remove %s: %s", e->sock_addr, strerror(errno));
 	free_endpoints(e);
