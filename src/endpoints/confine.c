@@ -88,9 +88,16 @@ static int drop_caps(dp_error **err)
 		return dp_fail_errno(err, "capget");
 	if ((data[0].permitted | data[1].permitted) == 0)
 		return 0; /* rootless: nothing to drop, and no CAP_SETPCAP to try */
-	for (int c = 0; c < 64; c++)
-		if (c != CAP_DAC_READ_SEARCH && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+	/* up to the kernel's last capability (EINVAL past it) */
+	for (int c = 0; c < 64; c++) {
+		if (c == CAP_DAC_READ_SEARCH)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;
 			return dp_fail_errno(err, "drop capability %d from the bounding set", c);
+		}
+	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return dp_fail_errno(err, "clear ambient capabilities");
 	memset(data, 0, sizeof(data));

@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "endpoints/ca.h"
 #include "endpoints/confine.h"
 #include "endpoints/server.h"
@@ -230,8 +232,11 @@ __attribute__((noreturn)) static void server_child(dp_sandbox_endpoints *e, ep_s
 		dp_fail_errno(&err, "endpoints: close inherited fds");
 		goto fail;
 	}
-	/* what libc reads lazily, read while it still may */
+	/* what libraries read lazily, read while they still may: the time
+	 * zone, and jansson's hash seed from /dev/urandom (else it falls back
+	 * to a guessable one, and JSON from the sandbox could flood its tables) */
 	tzset();
+	json_object_seed(0);
 	if (ep_confine(&cc, &info, &err) < 0) {
 		dp_wrap(&err, "endpoints: confine the stand-in server");
 		goto fail;
