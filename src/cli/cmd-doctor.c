@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "endpoints/confine.h"
 #include "isolate/cgroup.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -522,6 +523,28 @@ static void check_seccomp(report *r)
 	set_result(c, CHECK_OK, "a filter loads%s", mode == 2 ? " (this process already runs under one; filters stack)" : "");
 }
 
+/* Not required: without Landlock the API stand-ins' server runs under
+ * seccomp only (endpoints/confine.c) and every run says so. The ABI query
+ * is the real system call; the kernel answers it only when Landlock is on. */
+static void check_landlock(report *r)
+{
+	check *c = add_check(r, "landlock", false);
+	int abi = ep_landlock_abi();
+
+	if (abi > 0) {
+		set_result(c, CHECK_OK, "ABI %d: the API stand-ins' server is confined to its directories%s", abi,
+			   abi >= 4 ? " and cannot open TCP connections" : "");
+		return;
+	}
+	set_result(c, CHECK_WARN, "unavailable (%s): the API stand-ins' server runs with seccomp only",
+		   strerror(-abi));
+	if (abi == -EOPNOTSUPP)
+		add_fix(c, "Landlock is built in but not enabled: add landlock to the kernel's lsm= boot parameter "
+			   "(see /sys/kernel/security/lsm for the current list)");
+	else if (abi == -ENOSYS)
+		add_fix(c, "the kernel lacks CONFIG_SECURITY_LANDLOCK (Linux 5.13+); a newer distribution kernel has it");
+}
+
 static const char *version_name(enum dp_cgroup_version v)
 {
 	return v == DP_CGROUP_V2 ? "v2" : v == DP_CGROUP_V1 ? "v1" : "none";
@@ -676,6 +699,7 @@ int cmd_doctor(int argc, char **argv, dp_error **err)
 	check_namespaces(&r, userns_ok);
 	check_overlay(&r, userns_ok);
 	check_seccomp(&r);
+	check_landlock(&r);
 	check_cgroups(&r, &probe);
 	for (size_t i = 0; i < r.n; i++)
 		failed += r.item[i].required && r.item[i].status == CHECK_FAIL;
