@@ -1,8 +1,9 @@
 /* A sandbox's API stand-ins (doppel.yaml `endpoints`, tier `network:
  * endpoints`): which loopback address each host gets, what a run adds to its
  * plan, where the stand-ins' state and control socket live, and starting and
- * stopping the server around a run. The server runs in the monitor, outside
- * the sandbox; the sandbox sees sockets, host names and the CA certificate.
+ * stopping the server around a run. The server runs in a confined child of
+ * the monitor, outside the sandbox; the sandbox sees sockets, host names and
+ * the CA certificate.
  *
  * In the store:
  *   ca/ca.key, ca/ca.crt                  the store's sandbox CA (endpoints/ca.c)
