@@ -5,8 +5,8 @@ set -eu
 
 BUILD_PKGS="build-essential meson ninja-build pkg-config
   libseccomp-dev libcmocka-dev libjansson-dev libfyaml-dev libsqlite3-dev
-  libsodium-dev libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev"
-RUN_PKGS="curl iproute2 util-linux passwd procps python3 sqlite3 git busybox-static"
+  libsodium-dev libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev libpq-dev"
+RUN_PKGS="postgresql postgresql-contrib curl iproute2 util-linux passwd procps python3 sqlite3 git busybox-static"
 
 want="$BUILD_PKGS $RUN_PKGS ${EXTRA_PKGS:-}"
 missing=""
