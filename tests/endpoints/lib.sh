@@ -40,6 +40,7 @@ stop_server() {
 	wait "$SRV"; rc=$?
 	SRV=
 	[ "$rc" = 0 ] || { cat "$T/server.err" >&2; fail "server exited $rc after SIGTERM"; }
+	! grep -E "runtime error|Sanitizer" "$T/server.err" >&2 || fail "the sanitizers found a problem"
 }
 
 server_alive() { kill -0 "$SRV" 2>/dev/null || fail "the server died: $(tail -5 "$T/server.err")"; }
