@@ -337,16 +337,29 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls, e
 
 /* --- answering ----------------------------------------------------------- */
 
-static enum MHD_Result queue_json(conn *c, unsigned status, json_t *j)
+static enum MHD_Result queue_answer(conn *c, unsigned status, json_t *j, bool close)
 {
 	struct MHD_Response *mr = ep_resp_json(j);
 	enum MHD_Result rc;
 
 	if (mr == NULL)
 		return MHD_NO;
+	if (close)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
 	rc = MHD_queue_response(c->mc, status, mr);
 	MHD_destroy_response(mr);
 	return rc;
+}
+
+static enum MHD_Result queue_json(conn *c, unsigned status, json_t *j)
+{
+	return queue_answer(c, status, j, false);
+}
+
+/* After a framing error nothing more on the connection can be trusted. */
+static enum MHD_Result queue_and_close(conn *c, unsigned status, json_t *j)
+{
+	return queue_answer(c, status, j, true);
 }
 
 static void log_request(conn *c, unsigned status, const char *what)
@@ -428,6 +441,28 @@ static enum MHD_Result admin(conn *c)
 	return queue_json(c, status, body);
 }
 
+/* Framing libmicrohttpd lets through but a proxy in front could read
+ * differently (request smuggling): Content-Length twice with different
+ * values, or beside Transfer-Encoding. */
+static bool ambiguous_length(const conn *c)
+{
+	const char *cl = NULL;
+	bool te = false;
+
+	for (size_t i = 0; i < c->hdr.n; i++) {
+		const ep_kv *h = &c->hdr.v[i];
+		if (strcasecmp(h->name, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+			te = true;
+		else if (strcasecmp(h->name, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+			continue;
+		else if (cl && strcmp(cl, h->value) != 0)
+			return true;
+		else
+			cl = h->value;
+	}
+	return cl && te;
+}
+
 /* The whole request is in: admin call or mapping. */
 static enum MHD_Result dispatch(conn *c, const char *method)
 {
@@ -436,8 +471,11 @@ static enum MHD_Result dispatch(conn *c, const char *method)
 
 	atomic_store_explicit(&c->wait_since, 0, memory_order_relaxed);
 	build_request(c, method);
+	if (ambiguous_length(c))
+		return queue_and_close(c, MHD_HTTP_BAD_REQUEST,
+				  ep_admin_error("ambiguous request length (Content-Length repeated or with Transfer-Encoding)"));
 	if (c->too_large)
-		return queue_json(c, MHD_HTTP_CONTENT_TOO_LARGE,
+		return queue_and_close(c, MHD_HTTP_CONTENT_TOO_LARGE,
 				  ep_admin_error("request body over %u bytes", BODY_MAX));
 	c->ep = c->l->ep ? c->l->ep : endpoint_for_host(s, c->host);
 	if (c->ep == NULL)
@@ -474,7 +512,7 @@ static enum MHD_Result begin(conn *c)
 
 	c->ph = PH_BODY;
 	if (cl && strtoull(cl, NULL, 10) > BODY_MAX)
-		return queue_json(c, MHD_HTTP_CONTENT_TOO_LARGE,
+		return queue_and_close(c, MHD_HTTP_CONTENT_TOO_LARGE,
 				  ep_admin_error("request body over %u bytes", BODY_MAX));
 	return MHD_YES;
 }
