@@ -33,6 +33,7 @@ static const command commands[] = {
 	{ "endpoints", cmd_endpoints, "API stand-ins: NAME [journal|scenario], or serve --port P DIR" },
 	{ "destroy", cmd_destroy, "remove a sandbox" },
 	{ "check", cmd_check, "verify the store and repair what is safe" },
+	{ "postgres", cmd_postgres, "plumbing: the sandbox PostgreSQL cluster: status|start|stop" },
 	{ "isolate", cmd_isolate, "plumbing: run a command under a mount plan, no store" },
 };
 

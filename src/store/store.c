@@ -224,6 +224,17 @@ int dp_store_open(const char *root, dp_store **out, dp_error **err)
 		dp_store_close(st);
 		return -1;
 	}
+	/* the store's directory may be searchable by others (the sandbox
+	 * PostgreSQL server's user, data/pgcluster.c); its metadata is ours */
+	for (const char *const *sfx = (const char *const[]){ "", "-wal", "-shm", NULL }; *sfx; sfx++) {
+		char p[4096];
+		snprintf(p, sizeof(p), "%s%s", dbpath, *sfx);
+		if (chmod(p, 0600) < 0 && errno != ENOENT) {
+			dp_fail_errno(err, "chmod %s", p);
+			dp_store_close(st);
+			return -1;
+		}
+	}
 	sqlite3_busy_timeout(st->db, 10000);
 	if (dp_store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err) < 0 ||
 	    migrate(st, err) < 0) {
