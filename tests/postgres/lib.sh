@@ -27,15 +27,20 @@ if [ -z "$PGBIN" ]; then
 		[ -x "$_b/initdb" ] && [ -x "$_b/pg_ctl" ] && [ -x "$_b/postgres" ] && PGBIN=$_b
 	done
 fi
-[ -n "$PGBIN" ] || skip "the PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed: apt-get install postgresql (scripts/install-deps.sh does)"
+# CI (.ci/run) sets DOPPEL_REQUIRE_POSTGRES=1: there a missing server is a failure, not a skip.
+pg_missing() {
+	[ "${DOPPEL_REQUIRE_POSTGRES:-}" = 1 ] && fail "$* (DOPPEL_REQUIRE_POSTGRES=1)"
+	skip "$*"
+}
+[ -n "$PGBIN" ] || pg_missing "the PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed: apt-get install postgresql (scripts/install-deps.sh does)"
 PGVER=$("$PGBIN/postgres" --version | sed 's/.* \([0-9][0-9]*\).*/\1/')
 psql_bin() { if [ -x "$PGBIN/psql" ]; then echo "$PGBIN/psql"; else command -v psql; fi; }
 PSQL=$(psql_bin)
-[ -n "$PSQL" ] || skip "psql is not installed"
+[ -n "$PSQL" ] || pg_missing "psql is not installed"
 
 # As root the clusters' files belong to postgres; it needs to reach them.
 if is_root; then
-	id postgres >/dev/null 2>&1 || skip "running as root needs the system user 'postgres' (the postgresql package makes it)"
+	id postgres >/dev/null 2>&1 || pg_missing "running as root needs the system user 'postgres' (the postgresql package makes it)"
 	PG_OWNER=postgres
 	chmod 755 "$T"
 else
