@@ -33,7 +33,7 @@
 
 #define BODY_MAX (8u * 1024 * 1024)       /* larger bodies: 413 */
 #define CONN_MEMORY (32u * 1024)          /* per connection: request line and headers (431 beyond) */
-#define CONN_LIMIT 10000u                 /* per daemon; more are refused at accept */
+#define CONN_LIMIT 20000u                 /* per daemon; more wait in the backlog */
 #define DEFAULT_TIMEOUT_S 30u
 #define DEFAULT_JOURNAL 10000u
 #define DELAY_MAX_MS (10u * 60 * 1000)    /* a lognormal tail is cut here */
