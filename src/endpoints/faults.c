@@ -34,6 +34,14 @@ const char *ep_fault_name(enum ep_fault fault)
 	return "none";
 }
 
+enum ep_fault ep_fault_parse(const char *name)
+{
+	for (enum ep_fault f = EP_FAULT_CONNECTION_RESET_BY_PEER; name && f <= EP_FAULT_RANDOM_DATA_THEN_CLOSE; f++)
+		if (strcmp(name, ep_fault_name(f)) == 0)
+			return f;
+	return EP_FAULT_NONE;
+}
+
 static void send_raw(struct MHD_Connection *conn, const void *buf, size_t len)
 {
 	const union MHD_ConnectionInfo *tls = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);

@@ -13,5 +13,7 @@ struct MHD_Connection;
  * (without shutdown(), as the daemon runs with MHD_USE_TURBO). */
 void ep_fault_inject(struct MHD_Connection *conn, enum ep_fault fault);
 const char *ep_fault_name(enum ep_fault fault);
+/* The fault a name names; EP_FAULT_NONE for NULL or anything else. */
+enum ep_fault ep_fault_parse(const char *name);
 
 #endif

@@ -14,12 +14,14 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "endpoints/faults.h"
 #include "endpoints/match.h"
 
 typedef struct jentry {
 	uint64_t seq;
 	int64_t logged_ms; /* wall clock, for loggedDate */
 	unsigned status;
+	enum ep_fault fault;
 	bool truncated;    /* body cut at EP_JOURNAL_BODY_MAX */
 	size_t bytes;
 	char *stub_id;     /* NULL: unmatched */
@@ -107,7 +109,7 @@ static void put_kv(char **p, ep_kv *dst, const ep_kv *src, size_t n)
 #define SLEN(s) ((s) ? strlen(s) + 1 : 1)
 
 /* The packed copy of r. */
-static jentry *pack(const ep_request *r, unsigned status, const char *stub_id)
+static jentry *pack(const ep_request *r, unsigned status, const char *stub_id, enum ep_fault fault)
 {
 	size_t body = r->body_len < EP_JOURNAL_BODY_MAX ? r->body_len : EP_JOURNAL_BODY_MAX;
 	size_t size = sizeof(jentry) + kv_bytes(r->query, r->n_query) + kv_bytes(r->headers, r->n_headers) +
@@ -122,6 +124,7 @@ static jentry *pack(const ep_request *r, unsigned status, const char *stub_id)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	e->logged_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	e->status = status;
+	e->fault = fault;
 	e->truncated = body < r->body_len;
 	e->bytes = size;
 	e->r.query = (ep_kv *)(e + 1);
@@ -172,9 +175,10 @@ static jentry *insert(ep_journal *j, jentry *e)
 	return old;
 }
 
-void ep_journal_record(ep_journal *j, const ep_request *r, unsigned status, const char *stub_id)
+void ep_journal_record(ep_journal *j, const ep_request *r, unsigned status, const char *stub_id,
+		       enum ep_fault fault)
 {
-	jentry *e = pack(r, status, stub_id), *old;
+	jentry *e = pack(r, status, stub_id, fault), *old;
 
 	if (e == NULL)
 		return; /* out of memory: the request is answered, not journalled */
@@ -203,7 +207,7 @@ size_t ep_journal_count(ep_journal *j, const ep_request_pattern *p)
 
 	pthread_mutex_lock(&j->lock);
 	for (size_t i = 0; i < j->n; i++)
-		if (ep_match_request(p, &nth_newest(j, i)->r, NULL, 0) == 0.0)
+		if (ep_request_matches(p, &nth_newest(j, i)->r))
 			count++;
 	pthread_mutex_unlock(&j->lock);
 	return count;
@@ -320,8 +324,9 @@ static json_t *entry_json(const ep_journal *j, const jentry *e, ep_stubs *stubs)
 	if (req == NULL)
 		return NULL;
 	set_body(req, e);
-	out = json_pack("{s:s, s:o, s:{s:i}, s:b}", "id", id, "request", req, "responseDefinition", "status",
-			(int)e->status, "wasMatched", e->stub_id != NULL);
+	out = json_pack("{s:s, s:o, s:{s:i, s:s*}, s:b}", "id", id, "request", req, "responseDefinition", "status",
+			(int)e->status, "fault", e->fault ? ep_fault_name(e->fault) : NULL, "wasMatched",
+			e->stub_id != NULL);
 	if (out && e->stub_id) {
 		stub = stubs ? ep_stubs_get_json(stubs, e->stub_id) : NULL;
 		/* a mapping deleted since: its id is all we know */
@@ -413,6 +418,7 @@ static int import_one(ep_journal *j, json_t *e, const char *where, size_t idx, d
 	const char *url, *body = json_string_value(json_object_get(req, "body"));
 	const char *stub_id = json_string_value(json_object_get(stub, "id"));
 	ep_request r = { 0 };
+	json_t *def;
 	jentry *ne, *old;
 	char *path = NULL;
 	int rc = -1;
@@ -439,9 +445,10 @@ static int import_one(ep_journal *j, json_t *e, const char *where, size_t idx, d
 			  .body_len = body ? json_string_length(json_object_get(req, "body")) : 0 };
 	if (r.scheme == NULL)
 		r.scheme = "http";
-	ne = pack(&r, (unsigned)json_integer_value(json_object_get(json_object_get(e, "responseDefinition"),
-								       "status")),
-		  json_is_true(json_object_get(e, "wasMatched")) ? (stub_id ? stub_id : "") : NULL);
+	def = json_object_get(e, "responseDefinition");
+	ne = pack(&r, (unsigned)json_integer_value(json_object_get(def, "status")),
+		  json_is_true(json_object_get(e, "wasMatched")) ? (stub_id ? stub_id : "") : NULL,
+		  ep_fault_parse(json_string_value(json_object_get(def, "fault"))));
 	if (ne == NULL) {
 		dp_fail(err, ENOMEM, "%s", where);
 		goto out;

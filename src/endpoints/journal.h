@@ -23,8 +23,10 @@ typedef struct ep_journal ep_journal;
 int ep_journal_new(size_t max_entries, ep_journal **out, dp_error **err);
 void ep_journal_free(ep_journal *j);
 
-/* stub_id: the matched mapping, NULL when unmatched. */
-void ep_journal_record(ep_journal *j, const ep_request *r, unsigned status, const char *stub_id);
+/* stub_id: the matched mapping, NULL when unmatched; fault: what it
+ * injected instead of an answer. */
+void ep_journal_record(ep_journal *j, const ep_request *r, unsigned status, const char *stub_id,
+		       enum ep_fault fault);
 void ep_journal_clear(ep_journal *j);
 /* Requests the pattern matches. */
 size_t ep_journal_count(ep_journal *j, const ep_request_pattern *p);

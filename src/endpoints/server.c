@@ -409,7 +409,7 @@ static enum MHD_Result unmatched(conn *c)
 	json_t *near = ep_stubs_near_miss(&c->ep->stubs, &c->req);
 	json_t *j;
 
-	ep_journal_record(c->ep->journal, &c->req, MHD_HTTP_NOT_FOUND, NULL);
+	ep_journal_record(c->ep->journal, &c->req, MHD_HTTP_NOT_FOUND, NULL, EP_FAULT_NONE);
 	log_request(c, MHD_HTTP_NOT_FOUND, "(no mapping matched)");
 	j = json_pack("{s:i, s:s, s:{s:s, s:s}, s:o}", "status", MHD_HTTP_NOT_FOUND, "message",
 		      "Request was not matched", "request", "method", c->req.method, "url", c->req.url, "closestStub",
@@ -489,7 +489,7 @@ static enum MHD_Result dispatch(conn *c, const char *method)
 	c->stub = ep_stubs_match(&c->ep->stubs, &c->req);
 	if (c->stub == NULL)
 		return unmatched(c);
-	ep_journal_record(c->ep->journal, &c->req, c->stub->m->resp.status, c->stub->m->id);
+	ep_journal_record(c->ep->journal, &c->req, c->stub->m->resp.status, c->stub->m->id, c->stub->m->resp.fault);
 	if (!s->quiet)
 		log_request(c, c->stub->m->resp.status,
 			    c->stub->m->resp.fault ? ep_fault_name(c->stub->m->resp.fault) : c->stub->m->id);

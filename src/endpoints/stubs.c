@@ -1,6 +1,6 @@
 /* The live mapping table of stubs.h. Matching walks the stubs in matching
- * order and stops at the first hit, so the most specific work (the full
- * matcher) runs only for mappings whose method and exact URL agree; a
+ * order and stops at the first hit, with the matcher's short-circuit verdict
+ * (the near-miss distance is computed only for unmatched requests); a
  * scenario's state is checked and moved under one mutex, so two requests
  * cannot both take the same transition. */
 #include "endpoints/stubs.h"
@@ -259,18 +259,6 @@ size_t ep_stubs_count(ep_stubs *s)
 	return n;
 }
 
-/* Cheap refusals before the full matcher: method and exact URLs. */
-static bool may_match(const ep_request_pattern *p, const ep_request *r)
-{
-	if (p->method && strcmp(p->method, "ANY") != 0 && strcmp(p->method, r->method) != 0)
-		return false;
-	if (p->url_kind == EP_URL_EQUAL)
-		return strcmp(p->url, r->url) == 0;
-	if (p->url_kind == EP_URL_PATH)
-		return strcmp(p->url, r->path) == 0;
-	return true;
-}
-
 static void set_state(ep_scenario *sc, const char *state)
 {
 	char *copy;
@@ -293,11 +281,9 @@ ep_stub *ep_stubs_match(ep_stubs *s, const ep_request *r)
 	for (size_t i = 0; i < s->n; i++) {
 		ep_stub *st = s->v[i];
 		const ep_mapping *m = st->m;
-		if (!may_match(&m->req, r))
-			continue;
 		if (st->scen && m->required_state && strcmp(st->scen->state, m->required_state) != 0)
 			continue;
-		if (ep_match_request(&m->req, r, NULL, 0) != 0.0)
+		if (!ep_request_matches(&m->req, r))
 			continue;
 		if (st->scen && m->new_state)
 			set_state(st->scen, m->new_state);

@@ -56,7 +56,11 @@ for scheme in http https; do
 	case $rc in 1 | 8 | 56) ;; *) fail "$scheme RANDOM_DATA_THEN_CLOSE: curl exit $rc, expected 1, 8 or 56 (garbage)" ;; esac
 	[ "$(curl_rc $scheme /fast)" = 0 ] || fail "$scheme: a plain request after the faults fails"
 done
-pass "faults over HTTP and HTTPS: reset 56, empty 52, malformed chunk 56, random data 1/8/56"
+curl -sS -o "$T/body" "$URL/__admin/requests" || fail "journal"
+[ "$(json_get "$T/body" 'sorted(set(e["responseDefinition"].get("fault", "-") for e in j["requests"]))')" = \
+	"['-', 'CONNECTION_RESET_BY_PEER', 'EMPTY_RESPONSE', 'MALFORMED_RESPONSE_CHUNK', 'RANDOM_DATA_THEN_CLOSE']" ] ||
+	fail "faults in the journal: $(head -c 500 "$T/body")"
+pass "faults over HTTP and HTTPS: reset 56, empty 52, malformed chunk 56, random data 1/8/56; journalled by name"
 
 # time_of PATH: curl's time_total in milliseconds; fails unless the body is right
 time_of() {
