@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "sandbox/pgsandbox.h"
 #include "store/check.h"
 
 int cmd_check(int argc, char **argv, dp_error **err)
@@ -20,6 +21,9 @@ int cmd_check(int argc, char **argv, dp_error **err)
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
 	r = dp_store_check(cli.store, repair, &rep, err);
+	/* the sandbox PostgreSQL cluster's databases and roles */
+	if (r == 0)
+		r = dp_pgsb_check(cli.store, repair, &rep, err);
 	if (r == 0)
 		printf("store %s: %s (%zu repaired, %zu problem%s)\n", cli.store->root,
 		       rep.problems ? "INCONSISTENT" : "consistent", rep.repaired, rep.problems,

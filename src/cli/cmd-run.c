@@ -1,7 +1,8 @@
 /* `doppel run NAME [LIMITS] [-- CMD ARGS]` and `doppel shell NAME`: run in a
  * sandbox. Tier settings apply; options may only tighten them. The sandbox
  * stays locked while the command runs, so reset and destroy wait or --force.
- * A tier with `network: endpoints` gets its API stand-ins for the run. */
+ * A tier with `network: endpoints` gets its API stand-ins for the run, and a
+ * sandbox with PostgreSQL databases the sandbox cluster's socket. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "cli/context.h"
 #include "isolate/isolate.h"
 #include "sandbox/endpoints.h"
+#include "sandbox/pgsandbox.h"
 #include "sandbox/sandbox.h"
 #include "util/parse.h"
 
@@ -90,6 +92,7 @@ static int run_common(int argc, char **argv, bool shell, dp_error **err)
 	if (lock >= 0 && dp_sandbox_get(cli.store, name, &sb, err) == 0) {
 		dp_sandbox_endpoints *eps = NULL;
 		if (dp_sandbox_plan(cli.store, cli.spec, &sb, &cli_opts, &plan, err) == 0 &&
+		    dp_pgsb_plan(cli.store, cli.spec, &sb, &plan, err) == 0 &&
 		    dp_sandbox_endpoints_plan(cli.store, cli.spec, &sb, &plan, &eps, err) == 0) {
 			plan.tty = shell || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && i >= argc);
 			plan.argv = i < argc ? &argv[i] : shell ? (access("/bin/bash", X_OK) == 0 ? shell_cmd : default_cmd)

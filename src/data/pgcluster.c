@@ -925,6 +925,17 @@ int dp_pgc_create_build_db(PGconn *conn, const char *name, dp_error **err)
 int dp_pgc_drop_db(PGconn *conn, const char *name, dp_error **err)
 {
 	cleanup_free char *id = dp_pgc_ident(name);
+	const char *p[1] = { name };
+	PGresult *res = dp_pgc_query(conn, "SELECT datistemplate FROM pg_database WHERE datname = $1", 1, p, err);
+	bool tmpl;
+
+	if (res == NULL)
+		return -1;
+	tmpl = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	/* a template cannot be dropped as one */
+	if (tmpl && dp_pgc_exec(conn, err, "ALTER DATABASE %s IS_TEMPLATE false", id) < 0)
+		return -1;
 	return dp_pgc_exec(conn, err, "DROP DATABASE IF EXISTS %s WITH (FORCE)", id);
 }
 

@@ -20,6 +20,7 @@
 
 #include "sandbox/diff.h"
 #include "sandbox/endpoints.h"
+#include "sandbox/pgsandbox.h"
 #include "snapshot/drift.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
@@ -280,7 +281,8 @@ int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const
 	cleanup_close int lock = -1;
 	char tmp[160], final[160], snapdir[64];
 	sqlite3_stmt *ins = NULL;
-	int64_t from_arg = from;
+	cleanup_free char *pgpw = dp_pgsb_new_password();
+	char **pgnames = NULL;
 	int r = -1;
 
 	if (dp_check_name("sandbox name", name, err) < 0)
@@ -307,18 +309,26 @@ int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const
 	dp_snapshot_dir(from, snapdir, sizeof(snapdir));
 	if (make_layer(st, tmp, 1, snapdir, err) < 0)
 		goto out;
+	/* its PostgreSQL databases, before the record: unrecorded until then */
+	{
+		dp_sandbox pending = { .name = (char *)name, .snapshot = from, .gen = 1 };
+		pgnames = dp_pgsb_names(st, name, from, false, err);
+		if (pgnames == NULL)
+			goto out;
+		dp_pgsb_drop(st, pgnames); /* a crashed destroy's, under this name */
+		if (dp_pgsb_settle(st, &pending, pgpw, err) < 0)
+			goto out;
+	}
 	if (dp_store_begin(st, err) < 0)
 		goto out;
 	/* again inside the transaction: a sync may have pruned it meanwhile */
-	if (from_arg == 0)
-		from = dp_snapshot_latest(st);
 	if (!snapshot_exists(st, from)) {
 		dp_usage(err, "snapshot %lld was just pruned by a sync; try again", (long long)from);
 		goto out_tx;
 	}
 	if (dp_store_prepare(st,
-			     "INSERT INTO sandboxes (name, tier, owner, snapshot, created, upper, base, gen)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, 'u1', NULL, 1)",
+			     "INSERT INTO sandboxes (name, tier, owner, snapshot, created, upper, base, gen, pg_password)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, 'u1', NULL, 1, ?6)",
 			     &ins, err) < 0)
 		goto out_tx;
 	sqlite3_bind_text(ins, 1, name, -1, SQLITE_STATIC);
@@ -326,6 +336,7 @@ int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const
 	sqlite3_bind_int64(ins, 3, geteuid());
 	sqlite3_bind_int64(ins, 4, from);
 	sqlite3_bind_int64(ins, 5, (int64_t)time(NULL));
+	sqlite3_bind_text(ins, 6, pgpw, -1, SQLITE_STATIC);
 	if (sqlite3_step(ins) != SQLITE_DONE) {
 		dp_store_sql_error(st, "record sandbox", err);
 		goto out_tx;
@@ -344,9 +355,17 @@ out_tx:
 	dp_store_rollback(st);
 out:
 	sqlite3_finalize(ins);
-	if (r < 0)
+	if (r < 0) {
 		dp_remove_tree_at(st->rootfd, tmp);
+		dp_pgsb_drop(st, pgnames);
+	}
+	dp_pgsb_names_free(pgnames);
 	return r;
+}
+
+static void free_names(char ***names)
+{
+	dp_pgsb_names_free(*names);
 }
 
 int dp_sandbox_destroy(dp_store *st, const char *name, bool force, dp_error **err)
@@ -355,6 +374,7 @@ int dp_sandbox_destroy(dp_store *st, const char *name, bool force, dp_error **er
 	sqlite3_stmt *del = NULL;
 	char final[160], trash[160];
 	const char *gone[1];
+	__attribute__((cleanup(free_names))) char **pgnames = NULL;
 
 	if (dp_check_name("sandbox name", name, err) < 0)
 		return -1;
@@ -363,6 +383,15 @@ int dp_sandbox_destroy(dp_store *st, const char *name, bool force, dp_error **er
 		return -1;
 	if (!sandbox_exists(st, name))
 		return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
+	{
+		dp_sandbox sb;
+		if (dp_sandbox_get(st, name, &sb, err) < 0)
+			return -1;
+		pgnames = dp_pgsb_names(st, name, sb.snapshot, false, err);
+		dp_sandbox_clear(&sb);
+		if (pgnames == NULL)
+			return -1;
+	}
 	if (dp_store_begin(st, err) < 0)
 		return -1;
 	if (dp_store_prepare(st, "DELETE FROM sandboxes WHERE name = ?1", &del, err) < 0) {
@@ -380,6 +409,7 @@ int dp_sandbox_destroy(dp_store *st, const char *name, bool force, dp_error **er
 		dp_store_rollback(st);
 		return -1;
 	}
+	dp_pgsb_drop(st, pgnames);
 	snprintf(final, sizeof(final), "sandboxes/%s", name);
 	snprintf(trash, sizeof(trash), "tmp/destroyed-%s-%d", name, (int)getpid());
 	if (renameat(st->rootfd, final, st->rootfd, trash) == 0) {
@@ -456,6 +486,9 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 		layer_below(st, &sb, base, below, sizeof(below));
 	if (make_layer(st, dir, sb.gen + 1, below, err) < 0)
 		goto fail;
+	/* a checkpoint's databases are copies made before its record */
+	if (freeze_as && dp_pgsb_checkpoint(st, &sb, freeze_as, err) < 0)
+		goto fail;
 	if (dp_store_begin(st, err) < 0)
 		goto fail;
 	if (freeze_as) {
@@ -493,6 +526,26 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 		if (dp_sandbox_endpoints_clear(st, name, &e) < 0) {
 			dp_warn("%s", e->msg);
 			dp_error_free(&e);
+		}
+	}
+	/* the databases follow the committed state: a checkpoint's live ones
+	 * hold the new generation as they are; a reset's are made again (a
+	 * crash or failure here is settled by the next run, reset or check) */
+	{
+		dp_error *e = NULL;
+		dp_sandbox now;
+		if (freeze_as) {
+			if (dp_pgsb_restamp(st, &sb, sb.gen + 1, &e) < 0) {
+				dp_warn("%s", e->msg);
+				dp_error_free(&e);
+			}
+		} else if (dp_sandbox_get(st, name, &now, err) < 0 || dp_pgsb_settle(st, &now, NULL, err) < 0) {
+			dp_sandbox_clear(&now);
+			dp_sandbox_clear(&sb);
+			return dp_wrap(err, "sandbox %s was reset but its PostgreSQL databases were not remade; run "
+				       "'doppel reset %s' again", name, name);
+		} else {
+			dp_sandbox_clear(&now);
 		}
 	}
 	/* the old work dir is always garbage; the old upper unless frozen */
@@ -659,6 +712,18 @@ out:
 	return r;
 }
 
+/* The sandbox's databases as its committed record says (after a rebase). */
+static int settle_named(dp_store *st, const char *name, dp_error **err)
+{
+	dp_sandbox now;
+	int r;
+	if (dp_sandbox_get(st, name, &now, err) < 0)
+		return -1;
+	r = dp_pgsb_settle(st, &now, NULL, err);
+	dp_sandbox_clear(&now);
+	return r;
+}
+
 int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool force, char ***conflicts,
 		      size_t *n_conflicts, int64_t *from, int64_t *to, dp_error **err)
 {
@@ -666,6 +731,7 @@ int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool fo
 	dp_sandbox sb;
 	int64_t newest;
 	char dir[128], upper[32];
+	__attribute__((cleanup(free_names))) char **pgold = NULL;
 	int r = -1;
 
 	*conflicts = NULL;
@@ -718,7 +784,8 @@ int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool fo
 			dp_store_rollback(st);
 			goto out;
 		}
-		r = 0;
+		/* its databases stay; a database new in this snapshot is made */
+		r = settle_named(st, name, err);
 		goto out;
 	}
 	snprintf(dir, sizeof(dir), "sandboxes/%s", name);
@@ -739,6 +806,9 @@ int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool fo
 				abort();
 		sqlite3_finalize(q);
 		char snapdir[64];
+		pgold = dp_pgsb_names(st, name, sb.snapshot, true, err);
+		if (pgold == NULL)
+			goto out_gone;
 		dp_snapshot_dir(newest, snapdir, sizeof(snapdir));
 		if (make_layer(st, dir, sb.gen + 1, snapdir, err) < 0 || dp_store_begin(st, err) < 0)
 			goto out_gone;
@@ -752,7 +822,9 @@ int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool fo
 			goto out_gone;
 		}
 		remove_later(st, (const char *const *)gone, ng);
-		r = 0;
+		/* the old checkpoints' databases go; its own are made from the new snapshot */
+		dp_pgsb_drop(st, pgold);
+		r = settle_named(st, name, err);
 out_gone:
 		for (size_t g = 0; g < ng; g++)
 			free(gone[g]);

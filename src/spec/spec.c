@@ -314,7 +314,7 @@ static int load_production(ctx *c, struct fy_node *keyn, struct fy_node *map, dp
 				s->exclude[s->n_exclude++] = xstrdup(pat);
 			}
 		} else if (strcmp(key, "databases") == 0) {
-			static const char *const dbkeys[] = { "name", "sqlite", "postgres", NULL };
+			static const char *const dbkeys[] = { "name", "sqlite", "postgres", "password_file", "password_env", NULL };
 			void *si = NULL;
 			struct fy_node *e;
 			if (v == NULL || !fy_node_is_sequence(v))
@@ -333,7 +333,14 @@ static int load_production(ctx *c, struct fy_node *keyn, struct fy_node *map, dp
 					const char *dkey = scalar(dk), *dval;
 					if (dkey == NULL)
 						return bad(c, dk, "production.databases", "keys must be plain words");
-					if (strcmp(dkey, "name") != 0 && strcmp(dkey, "sqlite") != 0 && strcmp(dkey, "postgres") != 0)
+					if (db->line == 0) {
+						int dcol;
+						pos_of(dk, &db->line, &dcol);
+					}
+					size_t kn;
+					for (kn = 0; dbkeys[kn] && strcmp(dkey, dbkeys[kn]) != 0; kn++)
+						;
+					if (dbkeys[kn] == NULL)
 						return unknown_key(c, dk, "production.databases", dkey, dbkeys);
 					if (want_scalar(c, dv, dk, dkey, &dval) < 0)
 						return -1;
@@ -347,12 +354,31 @@ static int load_production(ctx *c, struct fy_node *keyn, struct fy_node *map, dp
 							return bad(c, dv, "production.databases.sqlite",
 								   "expected a path relative to production.root, without '..'");
 						db->sqlite = xstrdup(dval);
+					} else if (strcmp(dkey, "password_file") == 0) {
+						if (dval[0] == '\0')
+							return bad(c, dv, "production.databases.password_file",
+								   "expected a path (relative to doppel.yaml's directory)");
+						db->password_file = xstrdup(dval);
+					} else if (strcmp(dkey, "password_env") == 0) {
+						bool ok = dval[0] != '\0' && !isdigit((unsigned char)dval[0]);
+						for (const char *q = dval; *q; q++)
+							ok = ok && (isalnum((unsigned char)*q) || *q == '_');
+						if (!ok)
+							return bad(c, dv, "production.databases.password_env",
+								   "expected an environment variable's name such as PGPASSWORD_PROD");
+						db->password_env = xstrdup(dval);
 					} else {
 						db->postgres = xstrdup(dval);
 					}
 				}
 				if (db->name == NULL)
 					return bad(c, e, "production.databases", "an entry has no 'name'");
+				if (db->password_file && db->password_env)
+					return bad(c, e, "production.databases", "'%s' has both password_file and password_env; "
+						   "give one", db->name);
+				if ((db->password_file || db->password_env) && db->postgres == NULL)
+					return bad(c, e, "production.databases", "'%s': password_file and password_env are for "
+						   "postgres databases", db->name);
 				if (!!db->sqlite == !!db->postgres)
 					return bad(c, e, "production.databases", "'%s' needs exactly one of sqlite or postgres",
 						   db->name);
@@ -458,6 +484,62 @@ static bool split_ref(const char *s, int parts, char **out)
 		p = *e ? e + 1 : e;
 	}
 	return true;
+}
+
+/* A rule's key: DB.TABLE.COLUMN, or for PostgreSQL DB.SCHEMA.TABLE.COLUMN
+ * (TABLE becomes "SCHEMA.TABLE") and either followed by .$.KEY.KEY... to
+ * mask the values at that path inside a json/jsonb column. */
+static bool split_rule_ref(const char *ref, char **parts, char **json_path)
+{
+	const char *d = NULL;
+	char *head, *four[4] = { 0 };
+	bool ok;
+
+	*json_path = NULL;
+	for (const char *q = strstr(ref, ".$"); q; q = strstr(q + 1, ".$"))
+		if (q[2] == '.' || q[2] == '\0') {
+			d = q;
+			break;
+		}
+	if (d) {
+		const char *k = d + 2;
+		if (*k == '\0')
+			return false; /* "$" alone is the whole column: write the plain key */
+		while (*k == '.') {
+			const char *e = k + 1 + strcspn(k + 1, ".");
+			if (e == k + 1)
+				return false;
+			k = e;
+		}
+		*json_path = xstrdup(d + 1);
+	}
+	head = d ? strndup(ref, (size_t)(d - ref)) : xstrdup(ref);
+	if (head == NULL)
+		abort();
+	ok = split_ref(head, 4, four);
+	if (ok) {
+		parts[0] = four[0];
+		if (asprintf(&parts[1], "%s.%s", four[1], four[2]) < 0)
+			abort();
+		parts[2] = four[3];
+		free(four[1]);
+		free(four[2]);
+	} else {
+		for (int i = 0; i < 4; i++)
+			free(four[i]);
+		ok = split_ref(head, 3, parts);
+	}
+	free(head);
+	if (!ok) {
+		free(*json_path);
+		*json_path = NULL;
+	}
+	return ok;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcasecmp(a, b) == 0);
 }
 
 /* The options each kind takes; the first is what a scalar shorthand sets
@@ -650,23 +732,36 @@ static int load_masking(ctx *c, struct fy_node *keyn, struct fy_node *map, dp_sp
 				const char *ref = scalar(rk);
 				dp_mask_rule *r = &s->rules[s->n_rules++];
 				char *parts[3] = { 0 }, where[300];
-				if (ref == NULL || !split_ref(ref, 3, parts)) {
+				if (ref == NULL || !split_rule_ref(ref, parts, &r->json_path)) {
 					free(parts[0]);
 					free(parts[1]);
-					return bad(c, rk, "masking.rules", "expected keys of the form DB.TABLE.COLUMN, got '%s'",
+					return bad(c, rk, "masking.rules",
+						   "expected keys of the form DB.TABLE.COLUMN (PostgreSQL: also "
+						   "DB.SCHEMA.TABLE.COLUMN, and .$.KEY.KEY after either for a path in a json "
+						   "column), got '%s'",
 						   ref ? ref : "");
 				}
 				r->db = parts[0];
 				r->table = parts[1];
 				r->column = parts[2];
 				r->line = line_of(rk);
-				for (size_t j = 0; j + 1 < s->n_rules; j++)
-					if (strcmp(s->rules[j].db, r->db) == 0 && strcasecmp(s->rules[j].table, r->table) == 0 &&
-					    strcasecmp(s->rules[j].column, r->column) == 0)
+				for (size_t j = 0; j + 1 < s->n_rules; j++) {
+					const dp_mask_rule *o = &s->rules[j];
+					if (strcmp(o->db, r->db) != 0 || strcasecmp(o->table, r->table) != 0 ||
+					    strcasecmp(o->column, r->column) != 0)
+						continue;
+					if (same_str(o->json_path, r->json_path))
 						return bad(c, rk, "masking.rules", "%s has two rules", ref);
+					if (o->json_path == NULL || r->json_path == NULL)
+						return bad(c, rk, "masking.rules",
+							   "%s: the column has a rule for the whole value and one for a "
+							   "path inside it; keep one of them", ref);
+				}
 				snprintf(where, sizeof(where), "masking.rules.%s", ref);
 				if (load_mask_rule(c, rk, fy_node_pair_value(rp), where, r) < 0)
 					return -1;
+				if (r->json_path && (r->kind == DP_MASK_TEMPLATE || r->kind == DP_MASK_SQL))
+					return bad(c, rk, where, "template and sql cannot apply to a path inside a json column");
 			}
 		} else if (strcmp(key, "allow") == 0) {
 			struct fy_node *e;
@@ -679,11 +774,14 @@ static int load_masking(ctx *c, struct fy_node *keyn, struct fy_node *map, dp_sp
 				abort();
 			while ((e = fy_node_sequence_iterate(v, &si)) != NULL) {
 				const char *ref = scalar(e);
-				char *parts[3] = { 0 };
-				if (ref == NULL || !split_ref(ref, 3, parts)) {
+				char *parts[3] = { 0 }, *jp = NULL;
+				if (ref == NULL || !split_rule_ref(ref, parts, &jp) || jp) {
 					free(parts[0]);
 					free(parts[1]);
-					return bad(c, e, "masking.allow", "expected DB.TABLE.COLUMN, got '%s'", ref ? ref : "");
+					free(parts[2]);
+					free(jp);
+					return bad(c, e, "masking.allow", "expected DB.TABLE.COLUMN (PostgreSQL: or "
+						   "DB.SCHEMA.TABLE.COLUMN), got '%s'", ref ? ref : "");
 				}
 				for (int j = 0; j < 3; j++)
 					free(parts[j]);
@@ -762,6 +860,11 @@ static int check_refs(ctx *c, dp_spec *s)
 		if (j == s->n_dbs)
 			return dp_usage(c->err, "%s:%d: masking.rules.%s.%s.%s: no database named '%s' in production.databases",
 					c->file, r->line, r->db, r->table, r->column, r->db);
+		if (s->dbs[j].sqlite && (r->json_path || strchr(r->table, '.')))
+			return dp_usage(c->err, "%s:%d: masking.rules.%s.%s.%s%s%s: %s is an SQLite database; schemas "
+					"and json paths in rule keys are for PostgreSQL databases",
+					c->file, r->line, r->db, r->table, r->column, r->json_path ? "." : "",
+					r->json_path ? r->json_path : "", r->db);
 	}
 	for (size_t i = 0; i < s->n_allow; i++) {
 		size_t j, n = strcspn(s->allow[i], ".");
@@ -1213,6 +1316,8 @@ void dp_spec_free(dp_spec *s)
 		free(s->dbs[i].name);
 		free(s->dbs[i].sqlite);
 		free(s->dbs[i].postgres);
+		free(s->dbs[i].password_file);
+		free(s->dbs[i].password_env);
 	}
 	free(s->dbs);
 	for (size_t i = 0; i < s->n_secrets; i++) {
@@ -1224,6 +1329,7 @@ void dp_spec_free(dp_spec *s)
 		free(s->rules[i].db);
 		free(s->rules[i].table);
 		free(s->rules[i].column);
+		free(s->rules[i].json_path);
 		free(s->rules[i].text);
 	}
 	free(s->rules);

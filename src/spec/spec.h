@@ -39,6 +39,9 @@ typedef struct dp_db_spec {
 	char *name;
 	char *sqlite;   /* path relative to production.root, or NULL */
 	char *postgres; /* conninfo, or NULL */
+	char *password_file; /* postgres: as written (relative: to doppel.yaml's directory), or NULL */
+	char *password_env;  /* postgres: an environment variable's name, or NULL */
+	int line;            /* in doppel.yaml */
 } dp_db_spec;
 
 /* masking.rules: how one production column is masked on its way into a
@@ -51,7 +54,8 @@ enum dp_mask_kind {
 enum dp_name_part { DP_NAME_FULL, DP_NAME_FIRST, DP_NAME_LAST };
 
 typedef struct dp_mask_rule {
-	char *db, *table, *column; /* from the key DB.TABLE.COLUMN */
+	char *db, *table, *column; /* from the key DB.TABLE.COLUMN; PostgreSQL: TABLE may be SCHEMA.TABLE */
+	char *json_path;           /* PostgreSQL json/jsonb: "$.a.b" from DB.[SCHEMA.]TABLE.COLUMN.$.a.b, or NULL */
 	enum dp_mask_kind kind;
 	enum dp_name_part part;          /* name: {name: first|last|full}, default full */
 	uint32_t days;                   /* date: shift within +-days, default 30 */

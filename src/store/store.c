@@ -54,6 +54,14 @@ static const char *const migrations[] = {
 	"  parent TEXT,"
 	"  created INTEGER NOT NULL,"
 	"  PRIMARY KEY (sandbox, label));",
+	/* 1 -> 2: PostgreSQL (data/pgcluster.h): each snapshot's template
+	 * databases in the sandbox cluster, and each sandbox's role password */
+	"CREATE TABLE snapshot_databases ("
+	"  snapshot INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  pgname TEXT NOT NULL,"
+	"  PRIMARY KEY (snapshot, name)) WITHOUT ROWID;"
+	"ALTER TABLE sandboxes ADD COLUMN pg_password TEXT;",
 };
 
 int dp_check_name(const char *what, const char *name, dp_error **err)

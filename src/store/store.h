@@ -12,7 +12,10 @@
  *   tmp/                           objects being built (never referenced)
  *   mask.key                       the masking key (never in a snapshot)
  *   ca/                            the sandbox CA (src/endpoints/ca.c; key never in a sandbox)
- *   sandboxes/<name>/endpoints/    its API stand-ins' saved state (src/sandbox/endpoints.h) */
+ *   sandboxes/<name>/endpoints/    its API stand-ins' saved state (src/sandbox/endpoints.h)
+ *   pg/                            the sandbox PostgreSQL cluster (src/data/pgcluster.h);
+ *                                  its databases are named by snapshot_databases and
+ *                                  derived from sandbox and checkpoint names */
 #ifndef DOPPEL_STORE_STORE_H
 #define DOPPEL_STORE_STORE_H
 
@@ -23,7 +26,7 @@
 
 #include "util/error.h"
 
-#define DP_STORE_SCHEMA_VERSION 1
+#define DP_STORE_SCHEMA_VERSION 2
 
 typedef struct dp_store {
 	char *root;

@@ -1,0 +1,828 @@
+/* The masked copy of one PostgreSQL database (dp_pg_clone, see postgres.h).
+ *
+ * One production transaction exports its snapshot; pg_dump reads the schema
+ * in it (pre-data before the rows, post-data after them, so indexes and
+ * constraints are built once over the finished tables rather than row by
+ * row); `jobs` worker threads each import the same snapshot on their own
+ * production connection and take tables, largest first. A worker streams
+ * COPY TO STDOUT rows in text format, replaces the masked fields in one pass
+ * (unmasked fields and tables are passed on byte for byte) and sends the
+ * result with COPY FROM STDIN in large PQputCopyData calls on its own
+ * connection to the copy. No unmasked row is ever written anywhere. The
+ * collision-free map of unique columns (data/keymap.h) is shared by all
+ * workers behind one mutex, so a key and the foreign keys that inherit its
+ * rule get the same fake whichever table is copied first. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "data/keymap.h"
+#include "data/postgres-int.h"
+#include "data/postgres.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+
+extern char **environ;
+
+#define MAX_ATTEMPTS 64
+#define FLUSH_BYTES (256u * 1024u)
+
+/* ---- pg_dump -------------------------------------------------------------- */
+
+static char *find_pg_dump(void)
+{
+	const char *path = getenv("PATH");
+	char *best = NULL;
+	long best_v = -1;
+	glob_t g;
+
+	if (path) {
+		cleanup_free char *copy = strdup(path);
+		char *save = NULL;
+		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+			char *p;
+			if (asprintf(&p, "%s/pg_dump", d) < 0)
+				abort();
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	if (glob("/usr/lib/postgresql/*/bin/pg_dump", 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			long v = strtol(g.gl_pathv[i] + strlen("/usr/lib/postgresql/"), NULL, 10);
+			if (v > best_v && access(g.gl_pathv[i], X_OK) == 0) {
+				free(best);
+				best = strdup(g.gl_pathv[i]);
+				best_v = v;
+			}
+		}
+		globfree(&g);
+	}
+	return best;
+}
+
+/* conninfo without its password, and the password (or NULL), for pg_dump:
+ * the password goes to the child's environment only, never its argv */
+static int split_password(const char *conninfo, char **rest, char **password, dp_error **err)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	dp_pgbuf b = { 0 };
+
+	*rest = *password = NULL;
+	if (opts == NULL)
+		return dp_fail(err, 0, "not a valid connection string");
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "password") == 0) {
+			*password = strdup(o->val);
+			continue;
+		}
+		if (b.n)
+			dp_pgbuf_add(&b, " ", 1);
+		dp_pgbuf_add(&b, o->keyword, strlen(o->keyword));
+		dp_pgbuf_add(&b, "='", 2);
+		for (const char *p = o->val; *p; p++) {
+			if (*p == '\'' || *p == '\\')
+				dp_pgbuf_add(&b, "\\", 1);
+			dp_pgbuf_add(&b, p, 1);
+		}
+		dp_pgbuf_add(&b, "'", 1);
+	}
+	PQconninfoFree(opts);
+	*rest = b.p ? b.p : strdup("");
+	return 0;
+}
+
+/* pg_dump's output carries psql meta-commands (\restrict/\unrestrict since
+ * the 2025 minor releases, \connect with --create); PQexec wants SQL only */
+static void strip_meta(dp_pgbuf *sql)
+{
+	static const char *const meta[] = { "\\restrict ", "\\unrestrict ", "\\connect " };
+	size_t w = 0;
+
+	for (size_t r = 0; r < sql->n;) {
+		const char *nl = memchr(sql->p + r, '\n', sql->n - r);
+		size_t len = nl ? (size_t)(nl - (sql->p + r)) + 1 : sql->n - r;
+		bool drop = false;
+		for (size_t k = 0; k < 3; k++)
+			drop = drop || (len > strlen(meta[k]) && strncmp(sql->p + r, meta[k], strlen(meta[k])) == 0);
+		if (!drop) {
+			memmove(sql->p + w, sql->p + r, len);
+			w += len;
+		}
+		r += len;
+	}
+	sql->n = w;
+	if (sql->p)
+		sql->p[w] = '\0';
+}
+
+static int run_pg_dump(const char *conninfo, const char *db, const char *snapshot, const char *section, dp_pgbuf *out,
+		       dp_error **err)
+{
+	cleanup_free char *bin = find_pg_dump(), *rest = NULL, *password = NULL, *dbarg = NULL, *snaparg = NULL,
+			  *secarg = NULL, *pwenv = NULL;
+	cleanup_close int errfd = -1;
+	int pipefd[2], status, rc;
+	posix_spawn_file_actions_t fa;
+	char **env;
+	size_t ne = 0;
+	pid_t pid;
+
+	if (bin == NULL)
+		return dp_fail(err, 0, "database %s: pg_dump not found (in PATH or /usr/lib/postgresql/*/bin); "
+				  "install the PostgreSQL client",
+			       db);
+	if (split_password(conninfo, &rest, &password, err) < 0)
+		return dp_wrap(err, "database %s", db);
+	if (asprintf(&dbarg, "--dbname=%s", rest) < 0 || asprintf(&snaparg, "--snapshot=%s", snapshot) < 0 ||
+	    asprintf(&secarg, "--section=%s", section) < 0 ||
+	    (password && asprintf(&pwenv, "PGPASSWORD=%s", password) < 0))
+		abort();
+	char *argv[] = { bin, "--schema-only", secarg, snaparg, "--no-owner", "--no-privileges", "--no-tablespaces",
+			 "--no-subscriptions", "--no-publications", "--no-security-labels", dbarg, NULL };
+	for (char **e = environ; *e; e++)
+		ne++;
+	env = calloc(ne + 2, sizeof(char *));
+	if (env == NULL)
+		abort();
+	ne = 0;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "PGPASSWORD=", 11) != 0)
+			env[ne++] = *e;
+	if (pwenv)
+		env[ne++] = pwenv;
+	errfd = memfd_create("pg_dump-stderr", MFD_CLOEXEC);
+	if (errfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		free(env);
+		return dp_fail_errno(err, "database %s: pg_dump", db);
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	rc = posix_spawn(&pid, bin, &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	close(pipefd[1]);
+	if (pwenv)
+		explicit_bzero(pwenv, strlen(pwenv));
+	if (rc != 0) {
+		close(pipefd[0]);
+		return dp_fail(err, rc, "database %s: run %s", db, bin);
+	}
+	out->n = 0;
+	for (;;) {
+		ssize_t n;
+		dp_pgbuf_reserve(out, 65536);
+		n = read(pipefd[0], out->p + out->n, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		out->n += (size_t)n;
+	}
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return dp_fail_errno(err, "database %s: wait for pg_dump", db);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char msg[1024];
+		ssize_t n = pread(errfd, msg, sizeof(msg) - 1, 0);
+		msg[n > 0 ? n : 0] = '\0';
+		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+			msg[--n] = '\0';
+		return dp_fail(err, 0, "database %s: pg_dump --section=%s failed: %s", db, section,
+			       msg[0] ? msg : "no message");
+	}
+	if (out->p)
+		out->p[out->n] = '\0';
+	strip_meta(out);
+	return 0;
+}
+
+static int apply_sql(PGconn *dst, const char *db, dp_pgbuf *sql, const char *what, dp_error **err)
+{
+	PGresult *r;
+
+	if (sql->n == 0)
+		return 0;
+	/* PQexec returns the last result; an error stops the rest */
+	r = PQexec(dst, sql->p);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		return pgi_fail(dst, db, what, err);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* ---- the workers ---------------------------------------------------------- */
+
+typedef struct clone_job {
+	const char *prod, *dst, *db, *snapshot;
+	const dp_spec *spec;
+	const dp_mask_key *key;
+	pgi_schema *s;
+	dp_keymap *map;
+	pthread_mutex_t map_lock, lock;
+	size_t next;      /* the next table to take */
+	bool failed;      /* stop taking tables */
+	dp_error *err;    /* the first failure */
+	uint64_t rows, tables, masked_columns;
+} clone_job;
+
+typedef struct worker {
+	clone_job *j;
+	pthread_t th;
+	PGconn *src, *dst;
+	dp_pgbuf out, field, tmp, scratch;
+	const pgi_col *col; /* being masked, for messages and elements */
+	char tbuf[DP_TRANSFORM_BUF], ebuf[DP_TRANSFORM_BUF], nbuf[64];
+} worker;
+
+static int name_err(const pgi_table *t, const pgi_col *c, const dp_mask_rule *r, dp_error **err)
+{
+	return dp_wrap(err, "%s.%s.%s (%s)", r->db, t->display, c->name, dp_mask_kind_name(r->kind));
+}
+
+/* in masked by r; TEXT and BLOB results are in buf or static memory */
+static int mask_val(worker *w, const dp_mask_rule *r, const dp_val *in, dp_val *out, char *buf, dp_error **err)
+{
+	clone_job *j = w->j;
+	uint32_t ri = (uint32_t)(r - j->spec->rules);
+	int rc = -1;
+
+	if (in->type == DP_VAL_NULL) {
+		*out = *in;
+		return 0;
+	}
+	if (!j->s->mapped[ri])
+		return dp_transform(r, j->key, in, 0, out, buf, DP_TRANSFORM_BUF, err);
+	pthread_mutex_lock(&j->map_lock);
+	if (dp_keymap_get(j->map, ri, in, out)) {
+		/* the map's memory moves with the next claim (another worker's) */
+		if ((out->type == DP_VAL_TEXT || out->type == DP_VAL_BLOB) && out->n < DP_TRANSFORM_BUF) {
+			memcpy(buf, out->p, out->n);
+			out->p = buf;
+		}
+		rc = 0;
+		goto out;
+	}
+	for (uint32_t attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		int claimed;
+		if (dp_transform(r, j->key, in, attempt, out, buf, DP_TRANSFORM_BUF, err) < 0)
+			goto out;
+		claimed = dp_keymap_claim(j->map, ri, in, out);
+		if (claimed == 0)
+			continue; /* another original has it */
+		if (claimed < 0 || (attempt > 0 && dp_keymap_put(j->map, ri, in, out) < 0)) {
+			dp_fail(err, ENOMEM, "key mapping");
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	dp_usage(err, "found no unused value in %d tries; the column is unique, so pick a transformer with more "
+		      "outcomes (hash, uuid, email)",
+		 MAX_ATTEMPTS);
+out:
+	pthread_mutex_unlock(&j->map_lock);
+	return rc;
+}
+
+static int hexv(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A value's text as the transformers take it (see pgi_kind). s is
+ * NUL-terminated and may be rewritten in place (bytea). */
+static void to_val(pgi_kind k, const dp_mask_rule *r, char *s, size_t n, dp_pgbuf *grow, dp_val *v)
+{
+	char *end;
+
+	memset(v, 0, sizeof(*v));
+	v->type = DP_VAL_TEXT;
+	v->p = s;
+	v->n = n;
+	if (k == PGI_INT && n) {
+		errno = 0;
+		v->i = strtoll(s, &end, 10);
+		if (errno == 0 && end == s + n)
+			v->type = DP_VAL_INT;
+	} else if (k == PGI_REAL && n) {
+		v->r = strtod(s, &end);
+		if (end == s + n)
+			v->type = DP_VAL_REAL;
+	} else if (k == PGI_BYTEA && n >= 2 && s[0] == '\\' && s[1] == 'x' && n % 2 == 0) {
+		size_t o = 0;
+		for (size_t i = 2; i + 1 < n; i += 2) {
+			int hi = hexv(s[i]), lo = hexv(s[i + 1]);
+			if (hi < 0 || lo < 0)
+				return;
+			s[o++] = (char)(hi * 16 + lo);
+		}
+		v->type = DP_VAL_BLOB;
+		v->n = o;
+	} else if (r->kind == DP_MASK_DATE && grow && n >= 3 && (s[n - 3] == '+' || s[n - 3] == '-') &&
+		   s[n - 2] >= '0' && s[n - 2] <= '9' && s[n - 1] >= '0' && s[n - 1] <= '9' && n > 10) {
+		/* timestamptz prints "+00"; the date transformer reads "+00:00" */
+		dp_pgbuf_add(grow, ":00", 3);
+		v->p = grow->p;
+		v->n = grow->n;
+	}
+}
+
+/* A masked value as PostgreSQL's text input takes it; NULL for NULL. */
+static const char *val_text(const dp_val *v, char *nbuf, size_t nsz, dp_pgbuf *hex, size_t *n)
+{
+	switch (v->type) {
+	case DP_VAL_NULL:
+		return NULL;
+	case DP_VAL_INT:
+		*n = (size_t)snprintf(nbuf, nsz, "%" PRId64, v->i);
+		return nbuf;
+	case DP_VAL_REAL:
+		*n = (size_t)snprintf(nbuf, nsz, "%.17g", v->r);
+		return nbuf;
+	case DP_VAL_BLOB: {
+		static const char d[] = "0123456789abcdef";
+		hex->n = 0;
+		dp_pgbuf_add(hex, "\\x", 2);
+		dp_pgbuf_reserve(hex, 2 * v->n);
+		for (size_t i = 0; i < v->n; i++) {
+			hex->p[hex->n++] = d[(unsigned char)v->p[i] >> 4];
+			hex->p[hex->n++] = d[(unsigned char)v->p[i] & 15];
+		}
+		hex->p[hex->n] = '\0';
+		*n = hex->n;
+		return hex->p;
+	}
+	default:
+		*n = v->n;
+		return v->p;
+	}
+}
+
+static int elem_fn(void *user, const char *s, size_t n, const char **out, size_t *outn, dp_error **err)
+{
+	worker *w = user;
+	dp_val in, v;
+
+	/* s is the scratch buffer: ours to rewrite */
+	to_val(w->col->kind == PGI_BYTEA ? PGI_TEXT : w->col->kind, w->col->rule, (char *)s, n, NULL, &in);
+	if (mask_val(w, w->col->rule, &in, &v, w->ebuf, err) < 0)
+		return -1;
+	*out = val_text(&v, w->nbuf, sizeof(w->nbuf), &w->tmp, outn);
+	return 0;
+}
+
+static int json_fn(void *user, const void *rule, bool is_text, const char *s, size_t n, const char **out,
+		   size_t *outn, bool *out_text, dp_error **err)
+{
+	worker *w = user;
+	dp_val in, v;
+	char *end;
+
+	memset(&in, 0, sizeof(in));
+	in.type = DP_VAL_TEXT;
+	in.p = s;
+	in.n = n;
+	if (!is_text) {
+		if (strpbrk(s, ".eE")) {
+			in.type = DP_VAL_REAL;
+			in.r = strtod(s, &end);
+		} else {
+			in.type = DP_VAL_INT;
+			in.i = strtoll(s, &end, 10);
+		}
+	}
+	if (mask_val(w, rule, &in, &v, w->ebuf, err) < 0)
+		return -1;
+	*out_text = v.type == DP_VAL_TEXT || v.type == DP_VAL_BLOB;
+	*out = val_text(&v, w->nbuf, sizeof(w->nbuf), &w->scratch, outn);
+	return 0;
+}
+
+/* One masked field [s, s+n) of column c (not \N) appended to w->out. */
+static int mask_field(worker *w, const pgi_table *t, const pgi_col *c, const char *s, size_t n, dp_error **err)
+{
+	const dp_mask_rule *r = c->rule;
+	const char *txt;
+	size_t tn = 0;
+
+	dp_copy_unescape(s, n, &w->field);
+	w->col = c;
+	if (c->n_json) {
+		dp_json_target tg[16];
+		size_t nt = c->n_json < 16 ? c->n_json : 16;
+		for (size_t k = 0; k < nt; k++)
+			tg[k] = (dp_json_target){ .path = c->json[k].path, .fn = json_fn, .rule = c->json[k].rule };
+		w->tmp.n = 0;
+		if (dp_pg_json_mask(w->field.p, w->field.n, tg, nt, w, &w->tmp, err) < 0)
+			return dp_wrap(err, "%s.%s.%s", c->json[0].rule->db, t->display, c->name);
+		dp_copy_escape(&w->out, w->tmp.p, w->tmp.n);
+		return 0;
+	}
+	if (c->array) {
+		dp_pgbuf arr = { 0 };
+		int rc;
+		/* elements are rewritten into tmp by elem_fn's hex; keep the array apart */
+		rc = dp_pg_array_mask(w->field.p, w->field.n, c->delim, elem_fn, w, &w->scratch, &arr, err);
+		if (rc == 0)
+			dp_copy_escape(&w->out, arr.p ? arr.p : "", arr.n);
+		dp_pgbuf_free(&arr);
+		return rc < 0 ? name_err(t, c, r, err) : 0;
+	}
+	{
+		dp_val in, v;
+		to_val(c->kind, r, w->field.p, w->field.n, &w->field, &in);
+		if (mask_val(w, r, &in, &v, w->tbuf, err) < 0)
+			return name_err(t, c, r, err);
+		txt = val_text(&v, w->nbuf, sizeof(w->nbuf), &w->tmp, &tn);
+	}
+	if (txt == NULL)
+		dp_pgbuf_add(&w->out, "\\N", 2);
+	else
+		dp_copy_escape(&w->out, txt, tn);
+	return 0;
+}
+
+static bool row_masked(const pgi_col *c)
+{
+	return (c->rule && c->rule->kind != DP_MASK_SQL) || c->n_json;
+}
+
+static int flush(worker *w, const char *what, dp_error **err)
+{
+	if (w->out.n == 0)
+		return 0;
+	if (PQputCopyData(w->dst, w->out.p, (int)w->out.n) != 1)
+		return pgi_fail(w->dst, w->j->db, what, err);
+	w->out.n = 0;
+	return 0;
+}
+
+static int copy_table(worker *w, const pgi_table *t, dp_error **err)
+{
+	clone_job *j = w->j;
+	dp_pgbuf cols = { 0 }, sel = { 0 }, sql = { 0 };
+	const pgi_col **cc = calloc(t->n + 1, sizeof(*cc));
+	bool any_row_mask = false, any_sql = false;
+	size_t nc = 0;
+	PGresult *res;
+	uint64_t rows = 0;
+	char what[600];
+	int rc = -1, n;
+	char *row = NULL;
+
+	if (cc == NULL)
+		abort();
+	snprintf(what, sizeof(what), "copy table %s", t->display);
+	for (size_t k = 0; k < t->n; k++) {
+		const pgi_col *c = &t->cols[k];
+		char *q;
+		if (c->generated)
+			continue; /* computed again from the masked columns */
+		cc[nc++] = c;
+		q = PQescapeIdentifier(w->dst, c->name, strlen(c->name));
+		if (q == NULL)
+			abort();
+		if (cols.n) {
+			dp_pgbuf_add(&cols, ", ", 2);
+			dp_pgbuf_add(&sel, ", ", 2);
+		}
+		dp_pgbuf_add(&cols, q, strlen(q));
+		if (c->rule && c->rule->kind == DP_MASK_SQL) {
+			dp_pgbuf_add(&sel, "(", 1);
+			dp_pgbuf_add(&sel, c->rule->text, strlen(c->rule->text));
+			dp_pgbuf_add(&sel, ")", 1);
+			any_sql = true;
+		} else {
+			dp_pgbuf_add(&sel, q, strlen(q));
+		}
+		PQfreemem(q);
+		any_row_mask = any_row_mask || row_masked(c);
+		if (c->rule || c->n_json) {
+			pthread_mutex_lock(&j->lock);
+			j->masked_columns++;
+			pthread_mutex_unlock(&j->lock);
+		}
+	}
+	if (nc == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* the copy: one transaction whose TRUNCATE lets COPY FREEZE write the
+	 * rows frozen, so the sandbox never rewrites them to set hint bits */
+	dp_pgbuf_add(&sql, "BEGIN; TRUNCATE ONLY ", 21);
+	dp_pgbuf_add(&sql, t->qname, strlen(t->qname));
+	if (pgi_exec(w->dst, sql.p, j->db, what, err) < 0)
+		goto out;
+	sql.n = 0;
+	dp_pgbuf_add(&sql, "COPY ", 5);
+	dp_pgbuf_add(&sql, t->qname, strlen(t->qname));
+	dp_pgbuf_add(&sql, " (", 2);
+	dp_pgbuf_add(&sql, cols.p, cols.n);
+	dp_pgbuf_add(&sql, ") FROM STDIN WITH (FREEZE)", 26);
+	res = PQexec(w->dst, sql.p);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		PQclear(res);
+		pgi_fail(w->dst, j->db, what, err);
+		goto out;
+	}
+	PQclear(res);
+	sql.n = 0;
+	if (any_sql) {
+		dp_pgbuf_add(&sql, "COPY (SELECT ", 13);
+		dp_pgbuf_add(&sql, sel.p, sel.n);
+		dp_pgbuf_add(&sql, " FROM ONLY ", 11);
+		dp_pgbuf_add(&sql, t->qname, strlen(t->qname));
+		dp_pgbuf_add(&sql, ") TO STDOUT", 11);
+	} else {
+		dp_pgbuf_add(&sql, "COPY ", 5);
+		dp_pgbuf_add(&sql, t->qname, strlen(t->qname));
+		dp_pgbuf_add(&sql, " (", 2);
+		dp_pgbuf_add(&sql, cols.p, cols.n);
+		dp_pgbuf_add(&sql, ") TO STDOUT", 11);
+	}
+	res = PQexec(w->src, sql.p);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		PQclear(res);
+		pgi_fail(w->src, j->db, what, err);
+		PQputCopyEnd(w->dst, "doppel: production failed");
+		goto out;
+	}
+	PQclear(res);
+	while ((n = PQgetCopyData(w->src, &row, 0)) > 0) {
+		rows++;
+		if (!any_row_mask) {
+			dp_pgbuf_add(&w->out, row, (size_t)n);
+		} else {
+			const char *p = row, *end = row + n - 1; /* without the newline */
+			for (size_t k = 0; k < nc; k++) {
+				const char *e = memchr(p, '\t', (size_t)(end - p));
+				if (e == NULL)
+					e = end;
+				if (k)
+					dp_pgbuf_add(&w->out, "\t", 1);
+				if (!row_masked(cc[k]) || (e - p == 2 && p[0] == '\\' && p[1] == 'N'))
+					dp_pgbuf_add(&w->out, p, (size_t)(e - p));
+				else if (mask_field(w, t, cc[k], p, (size_t)(e - p), err) < 0)
+					break;
+				p = e < end ? e + 1 : end;
+			}
+			if (*err) {
+				PQfreemem(row);
+				row = NULL;
+				PQputCopyEnd(w->dst, "doppel: masking failed");
+				goto out;
+			}
+			dp_pgbuf_add(&w->out, "\n", 1);
+		}
+		PQfreemem(row);
+		row = NULL;
+		if (w->out.n >= FLUSH_BYTES) {
+			if (flush(w, what, err) < 0)
+				goto out;
+			if (__atomic_load_n(&j->failed, __ATOMIC_RELAXED)) {
+				dp_fail(err, 0, "stopped");
+				goto out;
+			}
+		}
+	}
+	if (n == -2) {
+		pgi_fail(w->src, j->db, what, err);
+		PQputCopyEnd(w->dst, "doppel: production failed");
+		goto out;
+	}
+	res = PQgetResult(w->src);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		pgi_fail(w->src, j->db, what, err);
+		PQputCopyEnd(w->dst, "doppel: production failed");
+		goto out;
+	}
+	PQclear(res);
+	while ((res = PQgetResult(w->src)) != NULL)
+		PQclear(res);
+	if (flush(w, what, err) < 0)
+		goto out;
+	if (PQputCopyEnd(w->dst, NULL) != 1) {
+		pgi_fail(w->dst, j->db, what, err);
+		goto out;
+	}
+	res = PQgetResult(w->dst);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		pgi_fail(w->dst, j->db, what, err);
+		goto out;
+	}
+	PQclear(res);
+	while ((res = PQgetResult(w->dst)) != NULL)
+		PQclear(res);
+	if (pgi_exec(w->dst, "COMMIT", j->db, what, err) < 0)
+		goto out;
+	pthread_mutex_lock(&j->lock);
+	j->rows += rows;
+	j->tables++;
+	pthread_mutex_unlock(&j->lock);
+	rc = 0;
+out:
+	w->out.n = 0;
+	free(cc);
+	dp_pgbuf_free(&cols);
+	dp_pgbuf_free(&sel);
+	dp_pgbuf_free(&sql);
+	return rc;
+}
+
+static void *worker_main(void *arg)
+{
+	worker *w = arg;
+	clone_job *j = w->j;
+	dp_error *err = NULL;
+
+	w->src = pgi_connect_prod(j->prod, j->db, j->snapshot, &err);
+	if (w->src)
+		w->dst = pgi_connect(j->dst, j->db, false, &err);
+	if (w->dst && pgi_exec(w->dst, "SET synchronous_commit = off", j->db, "session settings", &err) < 0) {
+		PQfinish(w->dst);
+		w->dst = NULL;
+	}
+	while (w->dst) {
+		const pgi_table *t = NULL;
+		pthread_mutex_lock(&j->lock);
+		while (!j->failed && j->next < j->s->n && t == NULL) {
+			const pgi_table *c = &j->s->t[j->next++];
+			if (c->relkind == 'r')
+				t = c;
+		}
+		pthread_mutex_unlock(&j->lock);
+		if (t == NULL)
+			break;
+		if (copy_table(w, t, &err) < 0)
+			break;
+	}
+	if (err) {
+		pthread_mutex_lock(&j->lock);
+		if (j->err == NULL && !j->failed)
+			j->err = err;
+		else
+			dp_error_free(&err);
+		__atomic_store_n(&j->failed, true, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&j->lock);
+	}
+	PQfinish(w->src);
+	PQfinish(w->dst);
+	dp_pgbuf_free(&w->out);
+	dp_pgbuf_free(&w->field);
+	dp_pgbuf_free(&w->tmp);
+	dp_pgbuf_free(&w->scratch);
+	return NULL;
+}
+
+/* ---- the whole copy -------------------------------------------------------- */
+
+static int copy_sequences(PGconn *prod, PGconn *dst, const char *db, dp_error **err)
+{
+	/* sequences are outside transactions: this is their state now, which
+	 * is at or past the snapshot's, as pg_dump's would be */
+	PGresult *r = pgi_query(prod,
+				"SELECT pg_catalog.format('%I.%I', schemaname, sequencename), last_value::text "
+				"FROM pg_catalog.pg_sequences WHERE last_value IS NOT NULL",
+				db, "read sequences", err);
+
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *vals[2] = { PQgetvalue(r, i, 0), PQgetvalue(r, i, 1) };
+		PGresult *s = PQexecParams(dst, "SELECT pg_catalog.setval($1::regclass, $2::bigint, true)", 2, NULL,
+					   vals, NULL, NULL, 0);
+		if (PQresultStatus(s) != PGRES_TUPLES_OK) {
+			PQclear(s);
+			PQclear(r);
+			return pgi_fail(dst, db, "set sequences", err);
+		}
+		PQclear(s);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int dp_pg_clone(const char *prod_conninfo, const char *dst_conninfo, const dp_spec *spec, const dp_db_spec *dbs,
+		const dp_mask_key *key, unsigned jobs, dp_clone_stats *stats, dp_error **err)
+{
+	PGconn *prod = NULL, *dst = NULL;
+	PGresult *res;
+	pgi_schema s = { 0 };
+	dp_pgbuf pre = { 0 }, post = { 0 };
+	cleanup_free char *snapshot = NULL;
+	clone_job j = { 0 };
+	worker *w = NULL;
+	size_t nw = 0, ntab = 0;
+	int r = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	pthread_mutex_init(&j.lock, NULL);
+	pthread_mutex_init(&j.map_lock, NULL);
+	prod = pgi_connect_prod(prod_conninfo, dbs->name, NULL, err);
+	if (prod == NULL)
+		goto out;
+	res = pgi_query(prod, "SELECT pg_catalog.pg_export_snapshot()", dbs->name, "export a snapshot", err);
+	if (res == NULL)
+		goto out;
+	snapshot = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (snapshot == NULL)
+		abort();
+	/* every rule is checked before anything is written */
+	if (pgi_load_schema(prod, dbs->name, &s, err) < 0 || pgi_resolve(prod, dbs->name, &s, spec, dbs, err) < 0)
+		goto out;
+	res = pgi_query(prod, "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", dbs->name,
+			"count large objects", err);
+	if (res == NULL)
+		goto out;
+	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		dp_warn("database %s: %s large objects are not copied into the snapshot", dbs->name,
+			PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (run_pg_dump(prod_conninfo, dbs->name, snapshot, "pre-data", &pre, err) < 0 ||
+	    run_pg_dump(prod_conninfo, dbs->name, snapshot, "post-data", &post, err) < 0)
+		goto out;
+	dst = pgi_connect(dst_conninfo, dbs->name, false, err);
+	if (dst == NULL || apply_sql(dst, dbs->name, &pre, "create the schema in the copy", err) < 0 ||
+	    copy_sequences(prod, dst, dbs->name, err) < 0)
+		goto out;
+
+	j.prod = prod_conninfo;
+	j.dst = dst_conninfo;
+	j.db = dbs->name;
+	j.snapshot = snapshot;
+	j.spec = spec;
+	j.key = key;
+	j.s = &s;
+	j.map = dp_keymap_new();
+	if (j.map == NULL) {
+		dp_fail(err, ENOMEM, "key mapping");
+		goto out;
+	}
+	for (size_t i = 0; i < s.n; i++)
+		ntab += s.t[i].relkind == 'r';
+	nw = jobs ? jobs : 2;
+	if (nw > ntab)
+		nw = ntab;
+	w = calloc(nw + 1, sizeof(*w));
+	if (w == NULL)
+		abort();
+	for (size_t i = 0; i < nw; i++) {
+		w[i].j = &j;
+		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
+			nw = i;
+			__atomic_store_n(&j.failed, true, __ATOMIC_RELAXED);
+			dp_fail(err, EAGAIN, "database %s: start a copy thread", dbs->name);
+			break;
+		}
+	}
+	for (size_t i = 0; i < nw; i++)
+		pthread_join(w[i].th, NULL);
+	if (*err)
+		goto out;
+	if (j.err) {
+		*err = j.err;
+		j.err = NULL;
+		goto out;
+	}
+	if (apply_sql(dst, dbs->name, &post, "create indexes, constraints and triggers in the copy", err) < 0)
+		goto out;
+	stats->tables = j.tables;
+	stats->rows = j.rows;
+	stats->masked_columns = j.masked_columns;
+	r = 0;
+out:
+	if (prod)
+		PQclear(PQexec(prod, "ROLLBACK"));
+	PQfinish(prod);
+	PQfinish(dst);
+	free(w);
+	dp_error_free(&j.err);
+	dp_keymap_free(j.map);
+	pgi_schema_free(&s);
+	dp_pgbuf_free(&pre);
+	dp_pgbuf_free(&post);
+	pthread_mutex_destroy(&j.lock);
+	pthread_mutex_destroy(&j.map_lock);
+	return r;
+}
