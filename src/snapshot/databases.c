@@ -1,7 +1,11 @@
 /* The databases of production in a snapshot: checked before a sync reads a
  * single file (strict masking stops it early, with nothing written), and
- * copied, masked, into the snapshot's tree at their production paths once the
- * file walk is done. The work itself lives in src/data/. */
+ * copied, masked, once the file walk is done: SQLite databases into the
+ * snapshot's tree at their production paths, PostgreSQL databases into
+ * template databases of the store's sandbox cluster (data/pgcluster.h),
+ * built as doppel_t<pid>_<db> and renamed doppel_s<id>_<db> in the
+ * snapshot's commit, so a crash leaves only databases no record names
+ * (`doppel check` drops them). The work itself lives in src/data/. */
 #include "snapshot/snapshot.h"
 
 #include <errno.h>
@@ -15,18 +19,29 @@
 
 #include <sodium.h>
 
+#include "data/pgcluster.h"
+#include "data/postgres.h"
 #include "data/sqlite.h"
 #include "data/subset.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/path.h"
 
-static int refuse_postgres(const dp_spec *spec, dp_error **err)
+/* doppel.yaml's directory: password_file paths are relative to it */
+static char *config_dir(const dp_spec *spec)
 {
-	for (size_t i = 0; i < spec->n_dbs; i++)
-		if (spec->dbs[i].postgres)
-			return dp_usage(err, "%s: production.databases: %s: PostgreSQL replication is not in this version yet; "
-					"remove the entry to sync the rest", spec->file, spec->dbs[i].name);
+	const char *slash = strrchr(spec->file, '/');
+	char *r = slash ? strndup(spec->file, slash == spec->file ? 1 : (size_t)(slash - spec->file)) : strdup(".");
+	if (r == NULL)
+		abort();
+	return r;
+}
+
+static int pg_prod(const dp_spec *spec, const dp_db_spec *db, char **ci, dp_error **err)
+{
+	cleanup_free char *dir = config_dir(spec);
+	if (dp_pg_prod_conninfo(db, dir, ci, err) < 0)
+		return dp_wrap(err, "%s: production.databases: %s", spec->file, db->name);
 	return 0;
 }
 
@@ -36,14 +51,28 @@ int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *finding
 	size_t n = 0;
 
 	*findings = 0;
-	if (refuse_postgres(spec, err) < 0)
-		return -1;
 	for (size_t i = 0; i < spec->n_dbs; i++) {
 		const dp_db_spec *db = &spec->dbs[i];
 		dp_sqlite_src src;
 		dp_pii_report rep;
 		int r;
 
+		if (db->postgres) {
+			char *ci = NULL;
+			memset(&rep, 0, sizeof(rep));
+			r = pg_prod(spec, db, &ci, err);
+			if (r == 0 && dp_pg_pii_check(ci, spec, db, &rep, err) < 0)
+				r = dp_wrap(err, "database %s", db->name);
+			if (ci) {
+				sodium_memzero(ci, strlen(ci));
+				free(ci);
+			}
+			if (r < 0) {
+				free(all);
+				return -1;
+			}
+			goto found;
+		}
 		if (dp_sqlite_src_open(prodfd, spec->root, db->sqlite, &src, err) < 0) {
 			dp_sqlite_src_close(&src);
 			free(all);
@@ -55,6 +84,7 @@ int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *finding
 			free(all);
 			return -1;
 		}
+found:
 		if (rep.n) {
 			char *text = dp_pii_report_text(db->name, &rep);
 			char *joined = NULL;
@@ -99,7 +129,7 @@ int dp_snapshot_copy_databases(dp_store *st, const dp_spec *spec, int prodfd, in
 		return -1;
 	for (size_t i = 0; i < spec->n_dbs; i++) {
 		const dp_db_spec *db = &spec->dbs[i];
-		const char *slash = strrchr(db->sqlite, '/'), *base = slash ? slash + 1 : db->sqlite;
+		const char *slash = db->sqlite ? strrchr(db->sqlite, '/') : NULL, *base = slash ? slash + 1 : db->sqlite;
 		cleanup_close int dirfd = -1;
 		char dst[PATH_MAX];
 		dp_sqlite_src src;
@@ -107,6 +137,8 @@ int dp_snapshot_copy_databases(dp_store *st, const dp_spec *spec, int prodfd, in
 		struct timespec times[2];
 		int r;
 
+		if (db->postgres)
+			continue; /* dp_snapshot_copy_pg */
 		if (slash) {
 			cleanup_free char *dir = strndup(db->sqlite, (size_t)(slash - db->sqlite));
 			if (dir == NULL)
@@ -180,7 +212,7 @@ int dp_snapshot_subset_databases(const dp_spec *spec, int treefd, int subsetsfd,
 		const dp_tier *t = &spec->tiers[ti];
 		for (size_t i = 0; i < spec->n_dbs; i++) {
 			const dp_db_spec *db = &spec->dbs[i];
-			const char *slash = strrchr(db->sqlite, '/'), *base = slash ? slash + 1 : db->sqlite;
+			const char *slash = db->sqlite ? strrchr(db->sqlite, '/') : NULL, *base = slash ? slash + 1 : db->sqlite;
 			cleanup_close int dirfd = -1;
 			char rel[PATH_MAX], dst[PATH_MAX];
 			dp_sqlite_src copy;
@@ -218,4 +250,162 @@ int dp_snapshot_subset_databases(const dp_spec *spec, int treefd, int subsetsfd,
 		}
 	}
 	return 0;
+}
+
+static bool has_pg(const dp_spec *spec)
+{
+	for (size_t i = 0; i < spec->n_dbs; i++)
+		if (spec->dbs[i].postgres)
+			return true;
+	return false;
+}
+
+int dp_snapshot_copy_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_sync_result *res, dp_error **err)
+{
+	__attribute__((cleanup(wipe_key))) dp_mask_key key;
+	dp_pgc c;
+	PGconn *conn = NULL;
+	int r = -1;
+
+	if (!has_pg(spec))
+		return 0;
+	if (dp_store_mask_key(st, key.k, err) < 0 || dp_pgc_open(st->root, &c, err) < 0)
+		return -1;
+	conn = dp_pgc_connect(&c, "postgres", err);
+	if (conn == NULL)
+		goto out;
+	for (size_t i = 0; i < spec->n_dbs; i++) {
+		const dp_db_spec *db = &spec->dbs[i];
+		cleanup_free char *build = NULL;
+		cleanup_free char *final = NULL;
+		cleanup_free char *id_build = NULL;
+		cleanup_free char *dst = NULL;
+		char *prod = NULL;
+		dp_clone_stats cs;
+		int cr;
+
+		if (db->postgres == NULL)
+			continue;
+		build = dp_pgc_build_db((int)getpid(), db->name);
+		final = dp_pgc_snapshot_db(id, db->name);
+		id_build = dp_pgc_ident(build);
+		/* no record names snapshot id yet and we hold the sync lock: a
+		 * sync killed between renaming and committing left it */
+		if (dp_pgc_drop_db(conn, final, err) < 0 || dp_pgc_create_build_db(conn, build, err) < 0)
+			goto out;
+		if (pg_prod(spec, db, &prod, err) < 0)
+			goto out;
+		memset(&cs, 0, sizeof(cs));
+		dst = dp_pgc_data_conninfo(&c, build);
+		cr = dp_pg_clone(prod, dst, spec, db, &key, 0, &cs, err);
+		sodium_memzero(prod, strlen(prod));
+		free(prod);
+		sodium_memzero(dst, strlen(dst));
+		if (cr < 0) {
+			dp_wrap(err, "database %s", db->name);
+			goto out;
+		}
+		/* sandboxes are made from it; nobody connects to it */
+		if (dp_pgc_exec(conn, err, "ALTER DATABASE %s IS_TEMPLATE true ALLOW_CONNECTIONS false", id_build) < 0)
+			goto out;
+		res->databases++;
+		res->db_rows += cs.rows;
+		res->db_masked_columns += cs.masked_columns;
+	}
+	r = 0;
+out:
+	PQfinish(conn);
+	dp_pgc_clear(&c);
+	return r;
+}
+
+int dp_snapshot_commit_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_error **err)
+{
+	dp_pgc c;
+	PGconn *conn = NULL;
+	sqlite3_stmt *ins = NULL;
+	int r = -1;
+
+	if (!has_pg(spec))
+		return 0;
+	if (dp_pgc_open(st->root, &c, err) < 0)
+		return -1;
+	conn = dp_pgc_connect(&c, "postgres", err);
+	if (conn == NULL ||
+	    dp_store_prepare(st, "INSERT INTO snapshot_databases (snapshot, name, pgname) VALUES (?1, ?2, ?3)", &ins, err) < 0)
+		goto out;
+	for (size_t i = 0; i < spec->n_dbs; i++) {
+		const dp_db_spec *db = &spec->dbs[i];
+		cleanup_free char *build = NULL;
+		cleanup_free char *final = NULL;
+		cleanup_free char *bid = NULL;
+		cleanup_free char *fid = NULL;
+
+		if (db->postgres == NULL)
+			continue;
+		build = dp_pgc_build_db((int)getpid(), db->name);
+		final = dp_pgc_snapshot_db(id, db->name);
+		bid = dp_pgc_ident(build);
+		fid = dp_pgc_ident(final);
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_text(ins, 2, db->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, final, -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			dp_store_sql_error(st, "record snapshot database", err);
+			goto out;
+		}
+		/* renamed before the commit, like the tree: a crash leaves a
+		 * database no record names, never a record without one */
+		if (dp_pgc_exec(conn, err, "ALTER DATABASE %s RENAME TO %s", bid, fid) < 0 ||
+		    dp_pgc_exec(conn, err, "COMMENT ON DATABASE %s IS 'doppel snapshot %lld'", fid, (long long)id) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(ins);
+	PQfinish(conn);
+	dp_pgc_clear(&c);
+	return r;
+}
+
+void dp_snapshot_abort_pg(dp_store *st, const dp_spec *spec, int64_t id)
+{
+	char **names = NULL;
+	size_t n = 0;
+	dp_pgc c;
+	dp_error *e = NULL;
+	PGconn *conn;
+
+	if (!has_pg(spec) || !dp_pgc_exists(st->root))
+		return;
+	if (dp_pgc_open(st->root, &c, &e) < 0) {
+		dp_warn("%s; 'doppel check' drops what this sync left", e->msg);
+		dp_error_free(&e);
+		return;
+	}
+	conn = dp_pgc_connect(&c, "postgres", &e);
+	for (size_t i = 0; conn && i < spec->n_dbs; i++) {
+		if (spec->dbs[i].postgres == NULL)
+			continue;
+		names = realloc(names, (n + 2) * sizeof(char *));
+		if (names == NULL)
+			abort();
+		names[n++] = dp_pgc_build_db((int)getpid(), spec->dbs[i].name);
+		names[n++] = dp_pgc_snapshot_db(id, spec->dbs[i].name);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (dp_pgc_drop_db(conn, names[i], &e) < 0) {
+			dp_warn("%s; 'doppel check' drops it later", e->msg);
+			dp_error_free(&e);
+		}
+	if (conn == NULL) {
+		dp_warn("%s; 'doppel check' drops what this sync left", e->msg);
+		dp_error_free(&e);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	PQfinish(conn);
+	dp_pgc_clear(&c);
 }

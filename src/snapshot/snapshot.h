@@ -40,6 +40,13 @@ int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *finding
 int dp_snapshot_copy_databases(dp_store *st, const dp_spec *spec, int prodfd, int treefd, dp_sync_result *res,
 			       dp_error **err);
 
+/* PostgreSQL databases (databases.c): each copied, masked, into a build
+ * database of the sandbox cluster made a template; at the commit, recorded
+ * in snapshot_databases and renamed to its final name (inside the
+ * snapshot's store transaction); after a failed sync, dropped. */
+int dp_snapshot_copy_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_sync_result *res, dp_error **err);
+int dp_snapshot_commit_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_error **err);
+void dp_snapshot_abort_pg(dp_store *st, const dp_spec *spec, int64_t id);
 /* Writes the subset of each database for each tier that has `data: subset`
  * and subset rules for it, from the masked copies in treefd, into
  * subsetsfd/<tier>/<path>. */

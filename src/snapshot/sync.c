@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/pgsandbox.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/log.h"
@@ -448,6 +449,7 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 	double t0 = now_s();
 	int64_t id;
 	int r = -1;
+	bool pg_pending = false; /* build databases to drop if we fail */
 
 	memset(res, 0, sizeof(*res));
 	lockfd = dp_store_lock(st, "sync", false, err);
@@ -517,6 +519,9 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 	}
 	if (dp_snapshot_copy_databases(st, spec, prodfd, tmpfd, res, err) < 0)
 		goto out_tx;
+	pg_pending = true;
+	if (dp_snapshot_copy_pg(st, spec, id, res, err) < 0)
+		goto out_tx;
 	if (spec->n_subsets) {
 		snprintf(subtmp, sizeof(subtmp), "tmp/subsets-%lld-%d", (long long)id, (int)getpid());
 		if (mkdirat(st->rootfd, subtmp, 0700) < 0 ||
@@ -585,6 +590,12 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		renameat(st->rootfd, final, st->rootfd, tmprel);
 		goto out_tx;
 	}
+	if (dp_snapshot_commit_pg(st, spec, id, err) < 0) {
+		renameat(st->rootfd, final, st->rootfd, tmprel);
+		if (subtmp[0])
+			renameat(st->rootfd, subfinal, st->rootfd, subtmp);
+		goto out_tx;
+	}
 	if (dp_store_commit(st, err) < 0) {
 		renameat(st->rootfd, final, st->rootfd, tmprel);
 		if (subtmp[0])
@@ -592,6 +603,7 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		goto out_tx;
 	}
 	subtmp[0] = '\0';
+	pg_pending = false;
 	dp_store_exec(st, "DELETE FROM temp.new_files", NULL);
 	tmprel[0] = '\0';
 	res->id = id;
@@ -613,8 +625,34 @@ out:
 		dp_remove_tree_at(st->rootfd, tmprel);
 	if (subtmp[0])
 		dp_remove_tree_at(st->rootfd, subtmp);
+	if (pg_pending)
+		dp_snapshot_abort_pg(st, spec, id);
 	res->seconds = now_s() - t0;
 	return r;
+}
+
+/* A snapshot's template databases (NULL-terminated; never NULL). */
+static char **snapshot_pgnames(dp_store *st, int64_t id)
+{
+	sqlite3_stmt *q = NULL;
+	size_t n = 0;
+	char **v = calloc(1, sizeof(char *));
+
+	if (v == NULL)
+		abort();
+	if (sqlite3_prepare_v2(st->db, "SELECT pgname FROM snapshot_databases WHERE snapshot = ?1", -1, &q, NULL) != SQLITE_OK)
+		return v;
+	sqlite3_bind_int64(q, 1, id);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		char **g = realloc(v, (n + 2) * sizeof(char *));
+		if (g == NULL)
+			abort();
+		v = g;
+		v[n++] = strdup((const char *)sqlite3_column_text(q, 0));
+		v[n] = NULL;
+	}
+	sqlite3_finalize(q);
+	return v;
 }
 
 int dp_snapshot_prune(dp_store *st, const dp_spec *spec, uint64_t *pruned, dp_error **err)
@@ -637,6 +675,7 @@ int dp_snapshot_prune(dp_store *st, const dp_spec *spec, uint64_t *pruned, dp_er
 	for (size_t i = 0; i < n; i++) {
 		char rel[64], trash[96];
 		sqlite3_stmt *del = NULL;
+		char **pgnames = snapshot_pgnames(st, victims[i]);
 		dp_snapshot_dir(victims[i], rel, sizeof(rel));
 		snprintf(trash, sizeof(trash), "tmp/pruned-%lld-%d", (long long)victims[i], (int)getpid());
 		if (dp_store_begin(st, err) < 0)
@@ -644,23 +683,30 @@ int dp_snapshot_prune(dp_store *st, const dp_spec *spec, uint64_t *pruned, dp_er
 		if (dp_store_prepare(st, "DELETE FROM snapshots WHERE id = ?1 AND id NOT IN (SELECT snapshot FROM sandboxes)",
 				     &del, err) < 0) {
 			dp_store_rollback(st);
+			dp_pgsb_names_free(pgnames);
 			return -1;
 		}
 		sqlite3_bind_int64(del, 1, victims[i]);
 		if (sqlite3_step(del) != SQLITE_DONE) {
 			sqlite3_finalize(del);
 			dp_store_rollback(st);
+			dp_pgsb_names_free(pgnames);
 			return dp_store_sql_error(st, "prune snapshot", err);
 		}
 		sqlite3_finalize(del);
 		if (sqlite3_changes(st->db) == 0) { /* a sandbox took it meanwhile */
 			dp_store_rollback(st);
+			dp_pgsb_names_free(pgnames);
 			continue;
 		}
 		if (dp_store_commit(st, err) < 0) {
 			dp_store_rollback(st);
+			dp_pgsb_names_free(pgnames);
 			return -1;
 		}
+		/* its template databases are unrecorded now, like its files */
+		dp_pgsb_drop_templates(st, pgnames);
+		dp_pgsb_names_free(pgnames);
 		/* unrecorded now; its files go (a crash here leaves what check removes) */
 		if (renameat(st->rootfd, rel, st->rootfd, trash) == 0)
 			dp_remove_tree_at(st->rootfd, trash);
