@@ -198,6 +198,9 @@ struct MHD_Response *ep_resp_json(json_t *j)
 		free(s);
 		return NULL;
 	}
-	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
+		MHD_destroy_response(mr);
+		return NULL;
+	}
 	return mr;
 }

@@ -281,7 +281,8 @@ static void watchdog(void *arg)
 		uint64_t since = atomic_load_explicit(&c->wait_since, memory_order_relaxed);
 		if (since && !c->shut && c->fd >= 0 && now - since > limit) {
 			c->shut = true;
-			shutdown(c->fd, SHUT_RDWR);
+			if (shutdown(c->fd, SHUT_RDWR) < 0)
+				dp_debug("watchdog: shutdown of a slow client: %s", strerror(errno));
 		}
 	}
 	pthread_mutex_unlock(&s->conns_lock);
@@ -344,8 +345,10 @@ static enum MHD_Result queue_answer(conn *c, unsigned status, json_t *j, bool cl
 
 	if (mr == NULL)
 		return MHD_NO;
-	if (close)
-		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (close && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
+		MHD_destroy_response(mr);
+		return MHD_NO; /* closing without an answer is the next best */
+	}
 	rc = MHD_queue_response(c->mc, status, mr);
 	MHD_destroy_response(mr);
 	return rc;
@@ -688,9 +691,14 @@ static void save_state(ep_server *s, ep_endpoint *ep)
 	json_decref(st);
 }
 
-/* Frees what start made, in reverse; with save, writes the state first. */
+/* Stops and frees what start made, in reverse; with save, writes the state
+ * first. */
 static void server_free(ep_server *s, size_t n_loaded, bool save)
 {
+	atomic_store(&s->stopping, true);
+	/* resumes every suspended connection (libmicrohttpd must not stop with
+	 * one): its handler sees stopping and closes it */
+	ep_timer_stop(s->timer);
 	for (size_t i = 0; i < s->n_ls; i++)
 		MHD_stop_daemon(s->ls[i].d);
 	for (size_t i = 0; i < n_loaded; i++) {
@@ -700,6 +708,8 @@ static void server_free(ep_server *s, size_t n_loaded, bool save)
 		ep_stubs_destroy(&s->eps[i].stubs);
 		free(s->eps[i].host);
 	}
+	/* the daemons are gone: no worker can reach the timer any more */
+	ep_timer_free(s->timer);
 	for (size_t i = 0; i < s->n_pems; i++)
 		free(s->pems[i]);
 	pthread_mutex_destroy(&s->conns_lock);
@@ -812,11 +822,6 @@ int ep_server_start(const ep_server_conf *conf, ep_server **out, dp_error **err)
 		goto fail;
 	if (start_daemons(s, conf, err) < 0) {
 		close_unstarted(conf, s->n_ls);
-		atomic_store(&s->stopping, true);
-		for (size_t i = 0; i < s->n_ls; i++)
-			MHD_stop_daemon(s->ls[i].d);
-		s->n_ls = 0;
-		ep_timer_stop(s->timer);
 		server_free(s, loaded, false);
 		return -1;
 	}
@@ -824,7 +829,6 @@ int ep_server_start(const ep_server_conf *conf, ep_server **out, dp_error **err)
 	return 0;
 fail:
 	close_conf_fds(conf);
-	ep_timer_stop(s->timer);
 	server_free(s, loaded, false);
 	return -1;
 }
@@ -833,13 +837,6 @@ void ep_server_stop(ep_server *s)
 {
 	if (s == NULL)
 		return;
-	atomic_store(&s->stopping, true);
-	/* resumes every suspended connection: its handler sees stopping and
-	 * closes it, so libmicrohttpd can stop */
-	ep_timer_stop(s->timer);
-	for (size_t i = 0; i < s->n_ls; i++)
-		MHD_stop_daemon(s->ls[i].d);
-	s->n_ls = 0;
 	server_free(s, s->n_eps, true);
 }
 

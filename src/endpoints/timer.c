@@ -171,6 +171,10 @@ void ep_timer_stop(ep_timer *t)
 	if (t == NULL)
 		return;
 	pthread_mutex_lock(&t->lock);
+	if (t->stop) {
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
 	t->stop = true;
 	pthread_cond_signal(&t->cond);
 	pthread_mutex_unlock(&t->lock);
@@ -184,6 +188,12 @@ void ep_timer_stop(ep_timer *t)
 		pthread_mutex_lock(&t->lock);
 	}
 	pthread_mutex_unlock(&t->lock);
+}
+
+void ep_timer_free(ep_timer *t)
+{
+	if (t == NULL)
+		return;
 	pthread_cond_destroy(&t->cond);
 	pthread_mutex_destroy(&t->lock);
 	free(t->heap);

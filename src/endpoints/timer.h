@@ -20,8 +20,10 @@ int ep_timer_start(ep_timer_fn *tick, void *tick_arg, ep_timer **out, dp_error *
 /* Runs fn(arg) on the timer thread at due_ms (ep_now_ms() time); -1 with
  * errno ENOMEM when the queue cannot grow, ESHUTDOWN once stopping. */
 int ep_timer_add(ep_timer *t, uint64_t due_ms, ep_timer_fn *fn, void *arg);
-/* Runs every pending callback now (so nothing stays suspended), joins the
- * thread and frees. */
+/* Joins the thread and runs every pending callback now (so nothing stays
+ * suspended); later ep_timer_add calls fail. */
 void ep_timer_stop(ep_timer *t);
+/* After ep_timer_stop, once nothing can call ep_timer_add any more. */
+void ep_timer_free(ep_timer *t);
 
 #endif
