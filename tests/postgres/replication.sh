@@ -75,6 +75,13 @@ config() { # config [RULES-TEXT]
 	} >"$DOPPEL_CONFIG"
 }
 
+# The store without its running sandbox cluster (whose files move by themselves).
+store_files() { store_listing | grep -v '^\./pg/'; }
+reset_store() {
+	[ -d "$SB_PG" ] && d postgres stop >/dev/null 2>&1
+	rm -rf "$DOPPEL_HOME"
+}
+
 # --- the sandbox cluster, as doppel's superuser --------------------------------------
 q_sb() { # q_sb DB SQL
 	_sock=$(sandbox_sock) || fail "no socket of the sandbox cluster in $SB_PG/run"
@@ -87,23 +94,30 @@ SBDB() { echo "doppel_b_$1_shop"; }
 # --- strict mode, bad connections -------------------------------------------------------
 (
 	config "$(printf '%s\n' "$RULES" | grep -v 'shop.customers.email')"
-	before=$(store_listing)
 	expect_usage_error "strict sync" "masking.strict: .*personal" d sync
 	printf '%s\n' "$ERRMSG" | grep -q "shop.customers.email " || fail "strict message does not list shop.customers.email: $ERRMSG"
 	printf '%s\n' "$ERRMSG" | grep -q "suggested rule: *shop.customers.email: email" || fail "no suggested rule: $ERRMSG"
 	printf '%s\n' "$ERRMSG" | grep -q "shop.customers.phone " && fail "a ruled column is reported: $ERRMSG"
-	d pii-check >"$T/pii.out" 2>&1
-	rc=$?
-	[ "$rc" = 1 ] || fail "pii-check with an unruled email: exit $rc (want 1): $(cat "$T/pii.out")"
-	grep -q "shop.customers.email" "$T/pii.out" || fail "pii-check does not list shop.customers.email: $(cat "$T/pii.out")"
 	[ ! -e "$DOPPEL_HOME/snapshots/1" ] || fail "a strict failure left a snapshot"
 	check_prod_data "(strict mode)"
-	pass "strict mode stops the sync on an unruled email column and pii-check lists it"
+	pass "strict mode stops the sync on an unruled email column"
 ) || failed_part "strict mode"
+(
+	config "$(printf '%s\n' "$RULES" | grep -v 'shop.customers.email')"
+	d pii-check >"$T/pii.out" 2>&1
+	rc=$?
+	grep -q "PostgreSQL is not supported by this version yet" "$T/pii.out" &&
+		skip_part "MISSING FEATURE: doppel pii-check refuses PostgreSQL databases ($(cat "$T/pii.out"))"
+	[ "$rc" = 1 ] || fail "pii-check with an unruled email: exit $rc (want 1): $(cat "$T/pii.out")"
+	grep -q "shop.customers.email" "$T/pii.out" || fail "pii-check does not list shop.customers.email: $(cat "$T/pii.out")"
+	config "$RULES"
+	d pii-check >"$T/pii.out" 2>&1 || fail "pii-check with every rule: exit $?: $(cat "$T/pii.out")"
+	pass "pii-check lists the unruled PostgreSQL column, and nothing once it has a rule"
+) || failed_part "pii-check"
 
 (
 	bad_conn() { # bad_conn WHAT PATTERN: sync must fail with PATTERN, store unchanged, password not shown
-		before=$(store_listing)
+		before=$(store_files)
 		d sync >"$T/bad.out" 2>&1
 		rc=$?
 		[ "$rc" != 0 ] || fail "$1: sync succeeded"
@@ -112,11 +126,11 @@ SBDB() { echo "doppel_b_$1_shop"; }
 		grep -q "shop" "$T/bad.out" || fail "$1: message does not name the database: $(cat "$T/bad.out")"
 		grep -qF -- "$PROD_READERPW" "$T/bad.out" && fail "$1: the message shows the password"
 		grep -qF -- "$PROD_SUPERPW" "$T/bad.out" && fail "$1: the message shows a password"
-		[ "$(store_listing)" = "$before" ] || fail "$1: the store changed"
+		store_files >"$T/.after"
+		[ "$(cat "$T/.after")" = "$before" ] || fail "$1: the store changed: $(echo "$before" | diff - "$T/.after" | head -5)"
 		echo "  $1: $(head -1 "$T/bad.out")"
 	}
-	d sync >/dev/null 2>&1 # may make the store; the failures below must not change it
-	rm -rf "$DOPPEL_HOME"
+	reset_store
 	config "$RULES"
 	run_ok "a first sync" d sync >/dev/null
 	CONNINFO="host=$T/nosuchdir port=$PROD_PORT dbname=shop user=$PROD_READER"
@@ -130,25 +144,30 @@ SBDB() { echo "doppel_b_$1_shop"; }
 	bad_conn "bad conninfo" "bogus_option|invalid"
 	CONNINFO=$(prod_conninfo shop)
 	printf 'wrong-password\n' >"$T/secrets/wrong.pw"
+	chmod 644 "$T/secrets/wrong.pw"
 	PWLINE="password_file: $T/secrets/wrong.pw"
 	config "$RULES"
-	bad_conn "wrong password" "password authentication failed|authentication"
+	bad_conn "password file others may read" "mode 0644|others may read"
+	chmod 600 "$T/secrets/wrong.pw"
+	bad_conn "wrong password" "password authentication failed"
 	PWLINE="password_file: $T/secrets/nosuchfile"
 	config "$RULES"
 	bad_conn "missing password file" "nosuchfile"
 	check_prod_data "(bad connections)"
 	pass "bad conninfo, database, password or password file: a clear error, the store unchanged, no password shown"
 ) || failed_part "bad connections"
-rm -rf "$DOPPEL_HOME"
+reset_store
 
 # --- a masked, consistent, complete copy -----------------------------------------------
 config "$RULES"
 run_ok "sync" d sync >"$T/sync.out"
 cat "$T/sync.out"
 SNAP=$(ls "$DOPPEL_HOME/snapshots" | sort -n | tail -1)
-S1=$(SNAPDB "$SNAP")
-[ "$(q_sb postgres "SELECT count(*) FROM pg_database WHERE datname = '$S1'")" = 1 ] ||
-	fail "no template database $S1 in the sandbox cluster: $(q_sb postgres 'SELECT datname FROM pg_database')"
+[ "$(q_sb postgres "SELECT datistemplate AND NOT datallowconn FROM pg_database WHERE datname = '$(SNAPDB "$SNAP")'")" = t ] ||
+	fail "no template database $(SNAPDB "$SNAP") in the sandbox cluster: $(q_sb postgres 'SELECT datname FROM pg_database')"
+# the template takes no connections: what it holds is read in a sandbox's database made from it
+run_ok "create insp" d create insp --tier dev >/dev/null
+S1=$(SBDB insp)
 
 # no_overlap WHAT PROD-SQL COPY-SQL: no line of the copy's result is one of production's
 no_overlap() {
@@ -231,6 +250,9 @@ check_prod_data "(sync)"
 	printf '%s\n' Quackenbush Zwickelmann Featherstonehaugh Pumpernickel mailbox- privatpost- Kastanienallee Quedlinburg >>"$T/samples"
 	hits=$(grep -a -r -i -l -F -f "$T/samples" "$SB_PG" 2>/dev/null | head -3)
 	[ -z "$hits" ] || fail "original values in the sandbox cluster's files: $hits"
+	# the same search does find the copy's fakes there (it reads the data files)
+	fake=$(q_sb "$S1" "SELECT email FROM customers WHERE id = 15")
+	grep -a -r -q -F "$fake" "$SB_PG/data" 2>/dev/null || fail "the fake '$fake' is not found in $SB_PG/data: the search reads nothing"
 	pass "no sampled original value in the sandbox cluster's files ($(wc -l <"$T/samples") patterns, WAL included)"
 ) || failed_part "cluster files"
 
@@ -239,9 +261,10 @@ check_prod_data "(sync)"
 	run_ok "second sync" d sync >/dev/null
 	SNAP2=$(ls "$DOPPEL_HOME/snapshots" | sort -n | tail -1)
 	[ "$SNAP2" != "$SNAP" ] || fail "no second snapshot"
+	run_ok "create insp2" d create insp2 --from "$SNAP2" >/dev/null
 	for t in customers orders payments; do
 		a=$(q_sb "$S1" "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM $t t")
-		b=$(q_sb "$(SNAPDB "$SNAP2")" "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM $t t")
+		b=$(q_sb "$(SBDB insp2)" "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM $t t")
 		[ "$a" = "$b" ] || fail "masked $t differ between two syncs of the same data"
 	done
 	crm="$DOPPEL_HOME/snapshots/$SNAP/data/crm.db"
@@ -263,8 +286,7 @@ B=$(SBDB b)
 	fail "the sandboxes have no databases: $(q_sb postgres 'SELECT datname FROM pg_database')"
 SUMS0=$(table_sums q_sb "$A")
 (
-	[ "$SUMS0" = "$(table_sums q_sb "$(SNAPDB "$(ls "$DOPPEL_HOME/snapshots" | sort -n | tail -1)")")" ] ||
-		fail "a new sandbox's database differs from its snapshot's"
+	[ "$SUMS0" = "$(table_sums q_sb "$(SBDB insp2)")" ] || fail "a new sandbox's database differs from its snapshot's"
 	d run a -- /bin/sh -c 'env' >"$T/env.out" || fail "run env: exit $?"
 	for v in PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD DATABASE_URL; do
 		grep -q "^$v=." "$T/env.out" || fail "$v not set in the sandbox: $(grep -E '^(PG|DATABASE)' "$T/env.out")"
@@ -316,8 +338,11 @@ SUMS0=$(table_sums q_sb "$A")
 	case "$out" in *doppel_test_production*) fail "the sandbox reached production over its socket: $out" ;; esac
 	out=$(d run a -- /bin/sh -c "PGPASSWORD='$PROD_SUPERPW' \"$PSQL\" -X -At -h 127.0.0.1 -p '$PROD_PORT' -U postgres -d shop -c 'SELECT 1'" 2>&1) &&
 		fail "the sandbox reached production over TCP: $out"
-	# production's data directory is not readable either (its socket lock file, its files)
-	d run a -- /bin/sh -c "cat '$PROD_DATA/postmaster.pid'" >/dev/null 2>&1 && fail "the sandbox reads production's data directory"
+	# production's data directory (postgres's, 0700) is not readable either; rootless the test's
+	# production cluster belongs to the test's own user, unlike a real one, so only as root
+	if is_root; then
+		d run a -- /bin/sh -c "cat '$PROD_DATA/postmaster.pid'" >/dev/null 2>&1 && fail "the sandbox reads production's data directory"
+	fi
 	pass "a sandbox cannot reach the production server (socket path, TCP port)"
 ) || failed_part "production out of reach"
 
@@ -357,6 +382,8 @@ SUMS0=$(table_sums q_sb "$A")
 	printf '%s\n' "$out" | grep -q "shop" || printf '%s\n' "$out" | grep -q "values of" || true
 	echo "  $(printf '%s\n' "$out" | tail -1)"
 	d scan a --json | json 'j["columns"]' >"$T/scan.cols"
+	grep -q "^shop\." "$T/scan.cols" ||
+		skip_part "MISSING FEATURE: doppel scan searches no PostgreSQL column (only: $(echo $(cat "$T/scan.cols")))"
 	grep -q "^shop.customers.email$" "$T/scan.cols" || fail "the scan does not search shop.customers.email: $(cat "$T/scan.cols")"
 	pass "doppel scan covers the PostgreSQL columns and finds a clean sandbox clean"
 ) || failed_part "scan"
