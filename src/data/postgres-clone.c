@@ -35,6 +35,10 @@ extern char **environ;
 
 #define MAX_ATTEMPTS 64
 #define FLUSH_BYTES (256u * 1024u)
+/* tables from this size on are copied in block ranges (PostgreSQL >= 14) */
+#define SPLIT_BYTES ((int64_t)64 << 20)
+#define RANGE_BYTES ((int64_t)32 << 20)
+#define RANGES_PER_WORKER 4
 
 /* ---- pg_dump -------------------------------------------------------------- */
 
@@ -230,14 +234,26 @@ static int apply_sql(PGconn *dst, const char *db, dp_pgbuf *sql, const char *wha
 
 /* ---- the workers ---------------------------------------------------------- */
 
+/* One piece of work: a whole table, or (PostgreSQL >= 14, large tables) a
+ * range of its blocks read with a TID range scan, so that one big table is
+ * shared by every worker instead of holding one while the others idle. */
+typedef struct clone_item {
+	const pgi_table *t;
+	int64_t from, to; /* blocks [from, to); to < 0: to the end; from < 0: whole table */
+	int64_t bytes;    /* estimated, for the largest-first order */
+	bool first;       /* counts the table */
+} clone_item;
+
 typedef struct clone_job {
 	const char *prod, *dst, *db, *snapshot;
 	const dp_spec *spec;
 	const dp_mask_key *key;
 	pgi_schema *s;
+	clone_item *items; /* largest first */
+	size_t n_items;
 	dp_keymap *map;
 	pthread_mutex_t map_lock, lock;
-	size_t next;      /* the next table to take */
+	size_t next;      /* the next item to take */
 	bool failed;      /* stop taking tables */
 	dp_error *err;    /* the first failure */
 	uint64_t rows, tables, masked_columns;
@@ -475,9 +491,11 @@ static int flush(worker *w, const char *what, dp_error **err)
 	return 0;
 }
 
-static int copy_table(worker *w, const pgi_table *t, dp_error **err)
+static int copy_table(worker *w, const clone_item *it, dp_error **err)
 {
 	clone_job *j = w->j;
+	const pgi_table *t = it->t;
+	bool whole = it->from < 0;
 	dp_pgbuf cols = { 0 }, sel = { 0 }, sql = { 0 };
 	const pgi_col **cc = calloc(t->n + 1, sizeof(*cc));
 	bool any_row_mask = false, any_sql = false;
@@ -515,7 +533,7 @@ static int copy_table(worker *w, const pgi_table *t, dp_error **err)
 		}
 		PQfreemem(q);
 		any_row_mask = any_row_mask || row_masked(c);
-		if (c->rule || c->n_json) {
+		if ((c->rule || c->n_json) && it->first) {
 			pthread_mutex_lock(&j->lock);
 			j->masked_columns++;
 			pthread_mutex_unlock(&j->lock);
@@ -525,18 +543,31 @@ static int copy_table(worker *w, const pgi_table *t, dp_error **err)
 		rc = 0;
 		goto out;
 	}
-	/* the copy: one transaction whose TRUNCATE lets COPY FREEZE write the
-	 * rows frozen, so the sandbox never rewrites them to set hint bits */
-	dp_pgbuf_add(&sql, "BEGIN; TRUNCATE ONLY ", 21);
-	dp_pgbuf_add(&sql, t->qname, strlen(t->qname));
-	if (pgi_exec(w->dst, sql.p, j->db, what, err) < 0)
-		goto out;
-	sql.n = 0;
+	/* a whole table: one transaction whose TRUNCATE lets COPY FREEZE write
+	 * the rows frozen, so the sandbox never rewrites them to set hint bits.
+	 * A range shares its table with other connections, where FREEZE (which
+	 * wants the table truncated in the same transaction) cannot be had. */
+	if (whole) {
+		dp_pgbuf_add(&sql, "BEGIN; TRUNCATE ONLY ", 21);
+		dp_pgbuf_add(&sql, t->qname, strlen(t->qname));
+		if (pgi_exec(w->dst, sql.p, j->db, what, err) < 0)
+			goto out;
+		sql.n = 0;
+	} else {
+		char range[96];
+		int rn = it->to < 0 ? snprintf(range, sizeof(range), " blocks %" PRId64 "-", it->from)
+				    : snprintf(range, sizeof(range), " blocks %" PRId64 "-%" PRId64, it->from, it->to);
+		if (rn > 0 && strlen(what) + (size_t)rn < sizeof(what))
+			strcat(what, range);
+	}
 	dp_pgbuf_add(&sql, "COPY ", 5);
 	dp_pgbuf_add(&sql, t->qname, strlen(t->qname));
 	dp_pgbuf_add(&sql, " (", 2);
 	dp_pgbuf_add(&sql, cols.p, cols.n);
-	dp_pgbuf_add(&sql, ") FROM STDIN WITH (FREEZE)", 26);
+	if (whole)
+		dp_pgbuf_add(&sql, ") FROM STDIN WITH (FREEZE)", 26);
+	else
+		dp_pgbuf_add(&sql, ") FROM STDIN", 12);
 	res = PQexec(w->dst, sql.p);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		PQclear(res);
@@ -545,11 +576,25 @@ static int copy_table(worker *w, const pgi_table *t, dp_error **err)
 	}
 	PQclear(res);
 	sql.n = 0;
-	if (any_sql) {
+	if (any_sql || !whole) {
 		dp_pgbuf_add(&sql, "COPY (SELECT ", 13);
 		dp_pgbuf_add(&sql, sel.p, sel.n);
 		dp_pgbuf_add(&sql, " FROM ONLY ", 11);
 		dp_pgbuf_add(&sql, t->qname, strlen(t->qname));
+		if (!whole) {
+			/* a Tid Range Scan: only the range's blocks are read */
+			char cond[128];
+			if (it->from > 0 && it->to >= 0)
+				snprintf(cond, sizeof(cond),
+					 " WHERE ctid >= '(%" PRId64 ",0)'::pg_catalog.tid AND ctid < '(%" PRId64
+					 ",0)'::pg_catalog.tid",
+					 it->from, it->to);
+			else if (it->from > 0)
+				snprintf(cond, sizeof(cond), " WHERE ctid >= '(%" PRId64 ",0)'::pg_catalog.tid", it->from);
+			else
+				snprintf(cond, sizeof(cond), " WHERE ctid < '(%" PRId64 ",0)'::pg_catalog.tid", it->to);
+			dp_pgbuf_add(&sql, cond, strlen(cond));
+		}
 		dp_pgbuf_add(&sql, ") TO STDOUT", 11);
 	} else {
 		dp_pgbuf_add(&sql, "COPY ", 5);
@@ -633,11 +678,11 @@ static int copy_table(worker *w, const pgi_table *t, dp_error **err)
 	PQclear(res);
 	while ((res = PQgetResult(w->dst)) != NULL)
 		PQclear(res);
-	if (pgi_exec(w->dst, "COMMIT", j->db, what, err) < 0)
+	if (whole && pgi_exec(w->dst, "COMMIT", j->db, what, err) < 0)
 		goto out;
 	pthread_mutex_lock(&j->lock);
 	j->rows += rows;
-	j->tables++;
+	j->tables += it->first;
 	pthread_mutex_unlock(&j->lock);
 	rc = 0;
 out:
@@ -663,17 +708,14 @@ static void *worker_main(void *arg)
 		w->dst = NULL;
 	}
 	while (w->dst) {
-		const pgi_table *t = NULL;
+		const clone_item *it = NULL;
 		pthread_mutex_lock(&j->lock);
-		while (!j->failed && j->next < j->s->n && t == NULL) {
-			const pgi_table *c = &j->s->t[j->next++];
-			if (c->relkind == 'r')
-				t = c;
-		}
+		if (!j->failed && j->next < j->n_items)
+			it = &j->items[j->next++];
 		pthread_mutex_unlock(&j->lock);
-		if (t == NULL)
+		if (it == NULL)
 			break;
-		if (copy_table(w, t, &err) < 0)
+		if (copy_table(w, it, &err) < 0)
 			break;
 	}
 	if (err) {
@@ -695,6 +737,72 @@ static void *worker_main(void *arg)
 }
 
 /* ---- the whole copy -------------------------------------------------------- */
+
+static int item_cmp(const void *a, const void *b)
+{
+	const clone_item *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/* The work, largest first: whole tables, and large tables cut into block
+ * ranges when production can scan TID ranges (PostgreSQL 14). The sizes are
+ * read inside the snapshot's transaction; the last range is open-ended, so
+ * a table that grew since still has every row the snapshot sees. */
+static int plan_items(PGconn *prod, const char *db, clone_job *j, size_t nw, dp_error **err)
+{
+	bool ranges = PQserverVersion(prod) >= 140000 && nw > 1;
+	size_t cap = 0;
+
+	j->n_items = 0;
+	for (size_t i = 0; i < j->s->n; i++) {
+		const pgi_table *t = &j->s->t[i];
+		int64_t blocks = 0, k = 1;
+		if (t->relkind != 'r')
+			continue;
+		if (ranges && t->bytes >= SPLIT_BYTES) {
+			char sql[160];
+			PGresult *r;
+			snprintf(sql, sizeof(sql),
+				 "SELECT pg_catalog.pg_relation_size(%u::pg_catalog.oid::pg_catalog.regclass) / "
+				 "pg_catalog.current_setting('block_size')::bigint",
+				 t->oid);
+			r = pgi_query(prod, sql, db, "read a table's size", err);
+			if (r == NULL)
+				return -1;
+			blocks = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+			PQclear(r);
+			k = t->bytes / RANGE_BYTES;
+			if (k > (int64_t)(nw * RANGES_PER_WORKER))
+				k = (int64_t)(nw * RANGES_PER_WORKER);
+			if (k > blocks)
+				k = blocks;
+		}
+		if (j->n_items + (size_t)(k > 1 ? k : 1) > cap) {
+			cap = 2 * cap + (size_t)k + 16;
+			j->items = realloc(j->items, cap * sizeof(*j->items));
+			if (j->items == NULL)
+				abort();
+		}
+		if (k <= 1) {
+			j->items[j->n_items++] = (clone_item){ .t = t, .from = -1, .to = -1, .bytes = t->bytes, .first = true };
+			continue;
+		}
+		for (int64_t r = 0; r < k; r++)
+			j->items[j->n_items++] = (clone_item){ .t = t,
+							       .from = blocks * r / k,
+							       .to = r + 1 < k ? blocks * (r + 1) / k : -1,
+							       .bytes = t->bytes / k,
+							       .first = r == 0 };
+	}
+	if (j->n_items)
+		qsort(j->items, j->n_items, sizeof(*j->items), item_cmp);
+	return 0;
+}
 
 static int copy_sequences(PGconn *prod, PGconn *dst, const char *db, dp_error **err)
 {
@@ -779,9 +887,10 @@ int dp_pg_clone(const char *prod_conninfo, const char *dst_conninfo, const dp_sp
 		dp_fail(err, ENOMEM, "key mapping");
 		goto out;
 	}
-	for (size_t i = 0; i < s.n; i++)
-		ntab += s.t[i].relkind == 'r';
 	nw = jobs ? jobs : 2;
+	if (plan_items(prod, dbs->name, &j, nw, err) < 0)
+		goto out;
+	ntab = j.n_items;
 	if (nw > ntab)
 		nw = ntab;
 	w = calloc(nw + 1, sizeof(*w));
@@ -805,7 +914,10 @@ int dp_pg_clone(const char *prod_conninfo, const char *dst_conninfo, const dp_sp
 		j.err = NULL;
 		goto out;
 	}
-	if (apply_sql(dst, dbs->name, &post, "create indexes, constraints and triggers in the copy", err) < 0)
+	/* index builds sort in memory rather than in temporary files: the copy's
+	 * server is doppel's own, and this session builds one index at a time */
+	if (pgi_exec(dst, "SET maintenance_work_mem = '256MB'", dbs->name, "session settings", err) < 0 ||
+	    apply_sql(dst, dbs->name, &post, "create indexes, constraints and triggers in the copy", err) < 0)
 		goto out;
 	stats->tables = j.tables;
 	stats->rows = j.rows;
@@ -819,6 +931,7 @@ out:
 	free(w);
 	dp_error_free(&j.err);
 	dp_keymap_free(j.map);
+	free(j.items);
 	pgi_schema_free(&s);
 	dp_pgbuf_free(&pre);
 	dp_pgbuf_free(&post);
