@@ -4,7 +4,9 @@
  * in it (pre-data before the rows, post-data after them, so indexes and
  * constraints are built once over the finished tables rather than row by
  * row); `jobs` worker threads each import the same snapshot on their own
- * production connection and take tables, largest first. A worker streams
+ * production connection and take tables, largest first (a table of 64 MB or
+ * more is cut into block ranges read with TID range scans, PostgreSQL 14 on,
+ * so no worker idles while another copies the one big table). A worker streams
  * COPY TO STDOUT rows in text format, replaces the masked fields in one pass
  * (unmasked fields and tables are passed on byte for byte) and sends the
  * result with COPY FROM STDIN in large PQputCopyData calls on its own
