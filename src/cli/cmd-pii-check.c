@@ -10,7 +10,12 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include <sodium.h>
+#include <string.h>
+
+#include "data/postgres.h"
 #include "data/sqlite.h"
+#include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/path.h"
 
@@ -40,17 +45,24 @@ int cmd_pii_check(int argc, char **argv, dp_error **err)
 		dp_pii_report rep;
 		int cr;
 
-		if (db->sqlite == NULL) {
-			dp_usage(err, "%s: production.databases: %s: PostgreSQL is not supported by this version yet",
-				 cli.spec->file, db->name);
-			goto out;
-		}
-		if (dp_sqlite_src_open(prodfd, cli.spec->root, db->sqlite, &src, err) < 0) {
+		const char *where = db->sqlite ? db->sqlite : "postgres";
+
+		if (db->postgres) {
+			char *ci = NULL;
+			memset(&rep, 0, sizeof(rep));
+			cr = dp_snapshot_pg_conninfo(cli.spec, db, &ci, err);
+			if (cr == 0 && dp_pg_pii_check(ci, cli.spec, db, &rep, err) < 0)
+				cr = dp_wrap(err, "database %s", db->name);
+			if (ci) {
+				sodium_memzero(ci, strlen(ci));
+				free(ci);
+			}
+		} else if ((cr = dp_sqlite_src_open(prodfd, cli.spec->root, db->sqlite, &src, err)) == 0) {
+			cr = dp_sqlite_pii_check(&src, cli.spec, db, &rep, err);
 			dp_sqlite_src_close(&src);
-			goto out;
+		} else {
+			dp_sqlite_src_close(&src);
 		}
-		cr = dp_sqlite_pii_check(&src, cli.spec, db, &rep, err);
-		dp_sqlite_src_close(&src);
 		if (cr < 0)
 			goto out;
 		total += rep.n;
@@ -60,14 +72,14 @@ int cmd_pii_check(int argc, char **argv, dp_error **err)
 				json_array_append_new(items, json_pack("{ss ss ss ss}", "table", rep.items[j].table, "column",
 									 rep.items[j].column, "suggest", rep.items[j].suggest,
 									 "why", rep.items[j].why));
-			json_array_append_new(out, json_pack("{ss ss so}", "database", db->name, "path", db->sqlite,
+			json_array_append_new(out, json_pack("{ss ss so}", "database", db->name, "path", where,
 							     "unmasked_personal_columns", items));
 		} else if (rep.n) {
 			cleanup_free char *text = dp_pii_report_text(db->name, &rep);
-			printf("%s (%s): %zu column%s look%s personal and %s no rule:\n%s", db->name, db->sqlite, rep.n,
+			printf("%s (%s): %zu column%s look%s personal and %s no rule:\n%s", db->name, where, rep.n,
 			       rep.n == 1 ? "" : "s", rep.n == 1 ? "s" : "", rep.n == 1 ? "has" : "have", text);
 		} else {
-			printf("%s (%s): every column that looks personal has a rule\n", db->name, db->sqlite);
+			printf("%s (%s): every column that looks personal has a rule\n", db->name, where);
 		}
 		dp_pii_report_free(&rep);
 	}
