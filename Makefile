@@ -5,7 +5,7 @@
 BUILD ?= build
 MESON ?= meson
 
-.PHONY: all deps build demo check bench bench-replication bench-masking bench-endpoints clean
+.PHONY: all deps build demo check bench bench-replication bench-masking bench-endpoints bench-postgres clean
 
 all: build
 
@@ -36,6 +36,9 @@ bench-masking: build
 
 bench-endpoints: build
 	@DOPPEL=$(abspath $(BUILD))/doppel bench/endpoints
+
+bench-postgres: build
+	@DOPPEL=$(abspath $(BUILD))/doppel bench/postgres
 
 clean:
 	rm -rf $(BUILD) build-asan
