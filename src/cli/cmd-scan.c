@@ -5,23 +5,30 @@
  * writable layer, databases and all other files alike. Text is matched
  * case-insensitively; phone and card numbers by their digits, whatever the
  * separators. Leaks are reported by file, offset and column (never the value
- * itself, which would leak it into a log). Values shorter than --min-length
+ * itself, which would leak it into a log). A PostgreSQL database's files
+ * are the sandbox's database's directory in the store's cluster, read after a
+ * CHECKPOINT. Values shorter than --min-length
  * (default 5) and numbers of fewer than 7 digits are not searched: they turn
  * up by chance in any binary file. Exit 1 when anything is found. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "data/matcher.h"
+#include "data/postgres.h"
 #include "data/scan.h"
 #include "data/sqlite.h"
+#include "sandbox/pgsandbox.h"
 #include "sandbox/sandbox.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
@@ -133,6 +140,8 @@ int cmd_scan(int argc, char **argv, dp_error **err)
 	char **lowers = NULL;
 	dp_scan_stats stats = { 0 };
 	dp_sandbox sb = { 0 };
+	dp_pgsb_dir *pgdirs = NULL;
+	size_t n_pgdirs = 0;
 	dp_cli cli;
 	int r = -1;
 
@@ -161,8 +170,29 @@ int cmd_scan(int argc, char **argv, dp_error **err)
 		int snapfd = -1, cr;
 		bool have_copy;
 
-		if (db->sqlite == NULL)
+		if (db->postgres) {
+			/* no fakes to leave out: the snapshot's template takes no
+			 * connections, and the sandbox's own database is what is
+			 * being judged */
+			char *ci = NULL;
+			p.db = db->name;
+			cr = dp_snapshot_pg_conninfo(cli.spec, db, &ci, err);
+			if (cr == 0)
+				cr = dp_pg_masked_values(ci, NULL, cli.spec, db, add_value, &p, err);
+			if (ci) {
+				sodium_memzero(ci, strlen(ci));
+				free(ci);
+			}
+			if (cr < 0) {
+				if (p.err) {
+					dp_error_free(err);
+					*err = p.err;
+					p.err = NULL;
+				}
+				goto out;
+			}
 			continue;
+		}
 		if (dp_sqlite_src_open(prodfd, cli.spec->root, db->sqlite, &src, err) < 0) {
 			dp_sqlite_src_close(&src);
 			goto out;
@@ -189,8 +219,26 @@ int cmd_scan(int argc, char **argv, dp_error **err)
 	lowers = dp_sandbox_lowers(cli.store, &sb, err);
 	if (lowers == NULL)
 		goto out;
+	if (dp_pgsb_dirs(cli.store, &sb, &pgdirs, &n_pgdirs, err) < 0)
+		goto out;
 	if (json)
 		l.json = json_array();
+	l.root = cli.spec->root;
+	/* the sandbox's PostgreSQL databases: their files in the store's cluster */
+	for (size_t i = 0; i < n_pgdirs; i++) {
+		cleanup_close int fd = openat(cli.store->rootfd, pgdirs[i].rel,
+					      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			dp_fail_errno(err, "%s/%s", cli.store->root, pgdirs[i].rel);
+			goto out;
+		}
+		char pgroot[PATH_MAX];
+		snprintf(pgroot, sizeof(pgroot), "%s/%s", cli.store->root, pgdirs[i].rel);
+		l.layer = pgdirs[i].rel;
+		l.root = pgroot;
+		if (dp_scan_tree(fd, p.m, on_leak, &l, &stats, err) < 0)
+			goto out;
+	}
 	l.root = cli.spec->root;
 	/* the writable layer first, then each lower one, top to bottom */
 	for (ssize_t i = -1; i < 0 || lowers[i]; i++) {
@@ -242,6 +290,7 @@ out:
 	free(p.columns);
 	dp_error_free(&p.err);
 	dp_matcher_free(p.m);
+	dp_pgsb_dirs_free(pgdirs, n_pgdirs);
 	dp_sandbox_clear(&sb);
 	dp_cli_close(&cli);
 	return r;

@@ -745,3 +745,68 @@ int dp_pgsb_check(dp_store *st, bool repair, dp_check_report *rep, dp_error **er
 	}
 	return 0;
 }
+
+int dp_pgsb_dirs(dp_store *st, const dp_sandbox *sb, dp_pgsb_dir **out, size_t *n_out, dp_error **err)
+{
+	snapdb *dbs = NULL;
+	size_t n = 0, k = 0;
+	dp_pgsb_dir *v;
+	PGconn *conn = NULL;
+	dp_pgc c;
+	int r = -1;
+
+	*out = NULL;
+	*n_out = 0;
+	if (snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (v == NULL)
+		abort();
+	if (dp_pgc_open(st->root, &c, err) < 0)
+		goto out_nocluster;
+	conn = dp_pgc_connect(&c, "postgres", err);
+	if (conn == NULL || dp_pgc_exec(conn, err, "CHECKPOINT") < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		cleanup_free char *pg = dp_pgc_sandbox_db(sb->name, dbs[i].name);
+		const char *p[1] = { pg };
+		PGresult *res = dp_pgc_query(conn, "SELECT oid::text FROM pg_database WHERE datname = $1", 1, p, err);
+		if (res == NULL)
+			goto out;
+		if (PQntuples(res) != 1) {
+			PQclear(res);
+			dp_fail(err, 0, "sandbox %s: its PostgreSQL database %s is missing (doppel check repairs it)",
+				sb->name, pg);
+			goto out;
+		}
+		if (asprintf(&v[k].rel, "pg/data/base/%s", PQgetvalue(res, 0, 0)) < 0 ||
+		    (v[k].db = strdup(dbs[i].name)) == NULL)
+			abort();
+		k++;
+		PQclear(res);
+	}
+	r = 0;
+out:
+	PQfinish(conn);
+	dp_pgc_clear(&c);
+out_nocluster:
+	snapdbs_free(dbs, n);
+	if (r < 0) {
+		dp_pgsb_dirs_free(v, k);
+		return -1;
+	}
+	*out = v;
+	*n_out = k;
+	return 0;
+}
+
+void dp_pgsb_dirs_free(dp_pgsb_dir *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].db);
+		free(v[i].rel);
+	}
+	free(v);
+}

@@ -62,6 +62,18 @@ void dp_pgsb_drop_templates(dp_store *st, char **pgnames);
  * (each). Settles the databases first. */
 int dp_pgsb_plan(dp_store *st, const dp_spec *spec, const dp_sandbox *sb, dp_plan *plan, dp_error **err);
 
+/* For the leak scan: after a CHECKPOINT (so what the sandbox wrote is in
+ * the files, not only in the WAL), the directory of each of sb's databases
+ * in the cluster's data directory (<store>/pg/data/base/<oid>), relative to
+ * the store's root, with the doppel.yaml name it belongs to. Nothing, and no
+ * cluster started, when its snapshot has no PostgreSQL database. */
+typedef struct dp_pgsb_dir {
+	char *db;  /* production.databases name */
+	char *rel; /* "pg/data/base/16384" */
+} dp_pgsb_dir;
+int dp_pgsb_dirs(dp_store *st, const dp_sandbox *sb, dp_pgsb_dir **out, size_t *n, dp_error **err);
+void dp_pgsb_dirs_free(dp_pgsb_dir *v, size_t n);
+
 /* `doppel check`: drops doppel_* databases and roles no record names (and
  * no live process is building), under the locks of what they belong to;
  * with repair, settles each idle sandbox; reports missing templates. */

@@ -386,6 +386,18 @@ SUMS0=$(table_sums q_sb "$A")
 		skip_part "MISSING FEATURE: doppel scan searches no PostgreSQL column (only: $(echo $(cat "$T/scan.cols")))"
 	grep -q "^shop.customers.email$" "$T/scan.cols" || fail "the scan does not search shop.customers.email: $(cat "$T/scan.cols")"
 	pass "doppel scan covers the PostgreSQL columns and finds a clean sandbox clean"
+	# a planted leak: one production email written into a table of the sandbox's database
+	leak=$(q_prod shop "SELECT email FROM customers ORDER BY id LIMIT 1")
+	out=$(d run a -- "$PSQL" -X -q -c "CREATE TABLE notes (t text); INSERT INTO notes VALUES ('$leak')" 2>&1) || fail "plant a leak: $out"
+	out=$(d scan a 2>&1)
+	rc=$?
+	[ "$rc" = 1 ] || fail "scan of a sandbox holding a production email: exit $rc (want 1): $out"
+	printf '%s\n' "$out" | grep -q "^LEAK .*pg/data/base/.*value of shop.customers.email" ||
+		fail "the leak is not reported in the sandbox database's files: $out"
+	printf '%s\n' "$out" | grep -qF "$leak" && fail "the scan prints the leaked value itself"
+	run_ok "reset a after the leak" d reset a >/dev/null
+	out=$(d scan a 2>&1) || fail "scan after reset: exit $?: $out"
+	pass "doppel scan finds a production email planted in the sandbox's PostgreSQL database, and none after reset"
 ) || failed_part "scan"
 
 (
