@@ -15,7 +15,6 @@
 
 #include "data/postgres.h"
 #include "data/sqlite.h"
-#include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/path.h"
 
@@ -50,7 +49,7 @@ int cmd_pii_check(int argc, char **argv, dp_error **err)
 		if (db->postgres) {
 			char *ci = NULL;
 			memset(&rep, 0, sizeof(rep));
-			cr = dp_snapshot_pg_conninfo(cli.spec, db, &ci, err);
+			cr = dp_pg_prod_conninfo(cli.spec, db, &ci, err);
 			if (cr == 0 && dp_pg_pii_check(ci, cli.spec, db, &rep, err) < 0)
 				cr = dp_wrap(err, "database %s", db->name);
 			if (ci) {

@@ -176,7 +176,7 @@ int cmd_scan(int argc, char **argv, dp_error **err)
 			 * being judged */
 			char *ci = NULL;
 			p.db = db->name;
-			cr = dp_snapshot_pg_conninfo(cli.spec, db, &ci, err);
+			cr = dp_pg_prod_conninfo(cli.spec, db, &ci, err);
 			if (cr == 0)
 				cr = dp_pg_masked_values(ci, NULL, cli.spec, db, add_value, &p, err);
 			if (ci) {

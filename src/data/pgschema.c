@@ -344,50 +344,8 @@ void *dp_pgschema_change_json(const dp_pgschema_change *c, const char *const wor
 
 /* ---- where each side is read ------------------------------------------------ */
 
-typedef struct snapdb {
-	char *name, *pgname;
-} snapdb;
-
-static void snapdbs_free(snapdb *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].pgname);
-	}
-	free(v);
-}
-
-static int snapshot_dbs(dp_store *st, int64_t snap, snapdb **out, size_t *n, dp_error **err)
-{
-	sqlite3_stmt *q = NULL;
-	snapdb *v = NULL;
-	size_t k = 0;
-	int rc;
-
-	if (dp_store_prepare(st, "SELECT name, pgname FROM snapshot_databases WHERE snapshot = ?1 ORDER BY name", &q,
-			     err) < 0)
-		return -1;
-	sqlite3_bind_int64(q, 1, snap);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		v = realloc(v, (k + 1) * sizeof(*v));
-		if (v == NULL)
-			abort();
-		v[k].name = xstrdup((const char *)sqlite3_column_text(q, 0));
-		v[k].pgname = xstrdup((const char *)sqlite3_column_text(q, 1));
-		k++;
-	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		snapdbs_free(v, k);
-		return dp_store_sql_error(st, "read snapshot databases", err);
-	}
-	*out = v;
-	*n = k;
-	return 0;
-}
-
 /* The template's schema, from a throwaway copy (see the top comment). */
-static int load_template(PGconn *admin, const dp_pgc *c, const snapdb *d, dp_pgschema *out, dp_error **err)
+static int load_template(PGconn *admin, const dp_pgc *c, const dp_snapdb *d, dp_pgschema *out, dp_error **err)
 {
 	cleanup_free char *copy = dp_pgc_build_db((int)getpid(), d->name);
 	cleanup_free char *cid = dp_pgc_ident(copy);
@@ -430,7 +388,7 @@ static void report_push(dp_pgschema_report **v, size_t *n, const char *db, const
 int dp_pgschema_sandbox(dp_store *st, const char *sandbox, int64_t snap, dp_pgschema_report **out, size_t *n,
 			dp_error **err)
 {
-	snapdb *dbs = NULL;
+	dp_snapdb *dbs = NULL;
 	size_t k = 0;
 	dp_pgc c;
 	PGconn *admin = NULL;
@@ -438,12 +396,12 @@ int dp_pgschema_sandbox(dp_store *st, const char *sandbox, int64_t snap, dp_pgsc
 
 	*out = NULL;
 	*n = 0;
-	if (snapshot_dbs(st, snap, &dbs, &k, err) < 0)
+	if (dp_store_snapshot_dbs(st, snap, &dbs, &k, err) < 0)
 		return -1;
 	if (k == 0)
 		return 0;
 	if (dp_pgc_open(st->root, &c, err) < 0) {
-		snapdbs_free(dbs, k);
+		dp_store_snapdbs_free(dbs, k);
 		return -1;
 	}
 	admin = dp_pgc_connect(&c, "postgres", err);
@@ -474,7 +432,7 @@ int dp_pgschema_sandbox(dp_store *st, const char *sandbox, int64_t snap, dp_pgsc
 	}
 	PQfinish(admin);
 	dp_pgc_clear(&c);
-	snapdbs_free(dbs, k);
+	dp_store_snapdbs_free(dbs, k);
 	if (r < 0) {
 		dp_pgschema_reports_free(*out, *n);
 		*out = NULL;
@@ -483,27 +441,16 @@ int dp_pgschema_sandbox(dp_store *st, const char *sandbox, int64_t snap, dp_pgsc
 	return r;
 }
 
-/* doppel.yaml's directory: password_file paths are relative to it */
-static char *config_dir(const dp_spec *spec)
-{
-	const char *slash = strrchr(spec->file, '/');
-	char *r = slash ? strndup(spec->file, slash == spec->file ? 1 : (size_t)(slash - spec->file)) : strdup(".");
-	if (r == NULL)
-		abort();
-	return r;
-}
-
 /* Production's schema over a connection that cannot write (every
  * transaction read only, whatever the role may do). */
 static int load_prod(const dp_spec *spec, const dp_db_spec *db, dp_pgschema *out, dp_error **err)
 {
-	cleanup_free char *dir = config_dir(spec);
 	char *ci = NULL;
 	PGconn *conn;
 	int r;
 
-	if (dp_pg_prod_conninfo(db, dir, &ci, err) < 0)
-		return dp_wrap(err, "%s: production.databases: %s", spec->file, db->name);
+	if (dp_pg_prod_conninfo(spec, db, &ci, err) < 0)
+		return -1;
 	{
 		/* expand_dbname: ci (keywords or a URI) first, our settings override */
 		const char *const keys[] = { "dbname", "options", "fallback_application_name", NULL };
@@ -527,7 +474,7 @@ static int load_prod(const dp_spec *spec, const dp_db_spec *db, dp_pgschema *out
 int dp_pgschema_drift(dp_store *st, const dp_spec *spec, int64_t snap, dp_pgschema_report **out, size_t *n,
 		      dp_error **err)
 {
-	snapdb *dbs = NULL;
+	dp_snapdb *dbs = NULL;
 	size_t k = 0;
 	dp_pgc c;
 	PGconn *admin = NULL;
@@ -535,12 +482,12 @@ int dp_pgschema_drift(dp_store *st, const dp_spec *spec, int64_t snap, dp_pgsche
 
 	*out = NULL;
 	*n = 0;
-	if (snapshot_dbs(st, snap, &dbs, &k, err) < 0)
+	if (dp_store_snapshot_dbs(st, snap, &dbs, &k, err) < 0)
 		return -1;
 	if (k == 0)
 		return 0;
 	if (dp_pgc_open(st->root, &c, err) < 0) {
-		snapdbs_free(dbs, k);
+		dp_store_snapdbs_free(dbs, k);
 		return -1;
 	}
 	admin = dp_pgc_connect(&c, "postgres", err);
@@ -565,7 +512,7 @@ int dp_pgschema_drift(dp_store *st, const dp_spec *spec, int64_t snap, dp_pgsche
 	}
 	PQfinish(admin);
 	dp_pgc_clear(&c);
-	snapdbs_free(dbs, k);
+	dp_store_snapdbs_free(dbs, k);
 	if (r < 0) {
 		dp_pgschema_reports_free(*out, *n);
 		*out = NULL;

@@ -171,7 +171,7 @@ static int read_password_file(const dp_db_spec *db, const char *config_dir, char
 	return 0;
 }
 
-int dp_pg_prod_conninfo(const dp_db_spec *db, const char *config_dir, char **out, dp_error **err)
+static int prod_conninfo(const dp_db_spec *db, const char *config_dir, char **out, dp_error **err)
 {
 	char *msg = NULL, *password = NULL;
 	PQconninfoOption *opts;
@@ -827,4 +827,18 @@ out:
 	PQfinish(copy);
 	PQfinish(c);
 	return r;
+}
+
+int dp_pg_prod_conninfo(const dp_spec *spec, const dp_db_spec *db, char **out, dp_error **err)
+{
+	/* password_file is relative to doppel.yaml's directory */
+	const char *slash = strrchr(spec->file, '/');
+	cleanup_free char *dir = slash ? strndup(spec->file, slash == spec->file ? 1 : (size_t)(slash - spec->file))
+				       : strdup(".");
+
+	if (dir == NULL)
+		abort();
+	if (prod_conninfo(db, dir, out, err) < 0)
+		return dp_wrap(err, "%s: production.databases: %s", spec->file, db->name);
+	return 0;
 }

@@ -17,9 +17,10 @@
 #include "util/error.h"
 
 /* The conninfo to reach production's database db: the doppel.yaml conninfo
- * plus the password from password_file / password_env when given; never
- * logged, never written to the store. malloc'd. */
-int dp_pg_prod_conninfo(const dp_db_spec *db, const char *config_dir, char **out, dp_error **err);
+ * plus the password from password_file (relative to doppel.yaml's
+ * directory) or password_env when given; never logged, never written to the
+ * store. malloc'd: wipe it (sodium_memzero) and free it. */
+int dp_pg_prod_conninfo(const dp_spec *spec, const dp_db_spec *db, char **out, dp_error **err);
 
 /* Checks that every rule for db names an existing column (schema.table.column
  * or table.column for the public schema) and fits its type, then lists the

@@ -19,54 +19,6 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 
-typedef struct snapdb {
-	char *name;   /* production.databases name */
-	char *pgname; /* its template */
-} snapdb;
-
-static void snapdbs_free(snapdb *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].pgname);
-	}
-	free(v);
-}
-
-static int snapshot_dbs(dp_store *st, int64_t snap, snapdb **out, size_t *n, dp_error **err)
-{
-	sqlite3_stmt *q = NULL;
-	snapdb *v = NULL;
-	size_t k = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (dp_store_prepare(st, "SELECT name, pgname FROM snapshot_databases WHERE snapshot = ?1 ORDER BY name", &q,
-			     err) < 0)
-		return -1;
-	sqlite3_bind_int64(q, 1, snap);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		snapdb *g = realloc(v, (k + 1) * sizeof(*v));
-		if (g == NULL)
-			abort();
-		v = g;
-		v[k].name = strdup((const char *)sqlite3_column_text(q, 0));
-		v[k].pgname = strdup((const char *)sqlite3_column_text(q, 1));
-		if (v[k].name == NULL || v[k].pgname == NULL)
-			abort();
-		k++;
-	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		snapdbs_free(v, k);
-		return dp_store_sql_error(st, "read snapshot databases", err);
-	}
-	*out = v;
-	*n = k;
-	return 0;
-}
-
 char *dp_pgsb_new_password(void)
 {
 	unsigned char r[24];
@@ -176,7 +128,7 @@ static int build_sandbox_db(PGconn *conn, const dp_pgc *c, const dp_sandbox *sb,
 	return dp_pgc_exec(conn, err, "COMMENT ON DATABASE %s IS '%s'", bid, want);
 }
 
-static int settle_on(PGconn *conn, const dp_pgc *c, const dp_sandbox *sb, const snapdb *d, const char *password,
+static int settle_on(PGconn *conn, const dp_pgc *c, const dp_sandbox *sb, const dp_snapdb *d, const char *password,
 		     dp_error **err)
 {
 	cleanup_free char *b = dp_pgc_sandbox_db(sb->name, d->name);
@@ -227,30 +179,30 @@ static int settle_on(PGconn *conn, const dp_pgc *c, const dp_sandbox *sb, const 
 
 int dp_pgsb_settle(dp_store *st, const dp_sandbox *sb, const char *password, dp_error **err)
 {
-	snapdb *dbs = NULL;
+	dp_snapdb *dbs = NULL;
 	size_t n = 0;
 	cleanup_free char *own_pw = NULL;
 	dp_pgc c;
 	PGconn *conn;
 	int r = 0;
 
-	if (snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
+	if (dp_store_snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
 	if (password == NULL) {
 		if (sandbox_password(st, sb, &own_pw, err) < 0) {
-			snapdbs_free(dbs, n);
+			dp_store_snapdbs_free(dbs, n);
 			return -1;
 		}
 		password = own_pw;
 	}
 	if (!is_hex(password)) {
-		snapdbs_free(dbs, n);
+		dp_store_snapdbs_free(dbs, n);
 		return dp_fail(err, 0, "sandbox %s: its PostgreSQL password in the store is damaged", sb->name);
 	}
 	if (dp_pgc_open(st->root, &c, err) < 0) {
-		snapdbs_free(dbs, n);
+		dp_store_snapdbs_free(dbs, n);
 		return -1;
 	}
 	conn = dp_pgc_connect(&c, "postgres", err);
@@ -260,7 +212,7 @@ int dp_pgsb_settle(dp_store *st, const dp_sandbox *sb, const char *password, dp_
 		r = -1;
 	PQfinish(conn);
 	dp_pgc_clear(&c);
-	snapdbs_free(dbs, n);
+	dp_store_snapdbs_free(dbs, n);
 	return r;
 }
 
@@ -293,18 +245,18 @@ static int copy_idle(PGconn *conn, const dp_pgc *c, const char *dst, const char 
 
 int dp_pgsb_checkpoint(dp_store *st, const dp_sandbox *sb, const char *label, dp_error **err)
 {
-	snapdb *dbs = NULL;
+	dp_snapdb *dbs = NULL;
 	size_t n = 0;
 	dp_pgc c;
 	PGconn *conn;
 	int r = 0;
 
-	if (snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
+	if (dp_store_snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
 	if (dp_pgsb_settle(st, sb, NULL, err) < 0 || dp_pgc_open(st->root, &c, err) < 0) {
-		snapdbs_free(dbs, n);
+		dp_store_snapdbs_free(dbs, n);
 		return -1;
 	}
 	conn = dp_pgc_connect(&c, "postgres", err);
@@ -323,24 +275,24 @@ int dp_pgsb_checkpoint(dp_store *st, const dp_sandbox *sb, const char *label, dp
 	}
 	PQfinish(conn);
 	dp_pgc_clear(&c);
-	snapdbs_free(dbs, n);
+	dp_store_snapdbs_free(dbs, n);
 	return r;
 }
 
 int dp_pgsb_restamp(dp_store *st, const dp_sandbox *sb, int64_t gen, dp_error **err)
 {
-	snapdb *dbs = NULL;
+	dp_snapdb *dbs = NULL;
 	size_t n = 0;
 	dp_pgc c;
 	PGconn *conn;
 	int r = 0;
 
-	if (snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
+	if (dp_store_snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
 	if (dp_pgc_open(st->root, &c, err) < 0) {
-		snapdbs_free(dbs, n);
+		dp_store_snapdbs_free(dbs, n);
 		return -1;
 	}
 	conn = dp_pgc_connect(&c, "postgres", err);
@@ -354,7 +306,7 @@ int dp_pgsb_restamp(dp_store *st, const dp_sandbox *sb, int64_t gen, dp_error **
 	}
 	PQfinish(conn);
 	dp_pgc_clear(&c);
-	snapdbs_free(dbs, n);
+	dp_store_snapdbs_free(dbs, n);
 	return r;
 }
 
@@ -370,21 +322,21 @@ static void push(char ***v, size_t *n, char *s)
 
 char **dp_pgsb_names(dp_store *st, const char *name, int64_t snap, bool only_checkpoints, dp_error **err)
 {
-	snapdb *dbs = NULL;
+	dp_snapdb *dbs = NULL;
 	size_t n = 0, k = 0;
 	char **v = calloc(1, sizeof(char *));
 	sqlite3_stmt *q = NULL;
 
 	if (v == NULL)
 		abort();
-	if (snapshot_dbs(st, snap, &dbs, &n, err) < 0) {
+	if (dp_store_snapshot_dbs(st, snap, &dbs, &n, err) < 0) {
 		free(v);
 		return NULL;
 	}
 	for (size_t i = 0; i < n && !only_checkpoints; i++)
 		push(&v, &k, dp_pgc_sandbox_db(name, dbs[i].name));
 	if (n && dp_store_prepare(st, "SELECT label FROM checkpoints WHERE sandbox = ?1", &q, err) < 0) {
-		snapdbs_free(dbs, n);
+		dp_store_snapdbs_free(dbs, n);
 		dp_pgsb_names_free(v);
 		return NULL;
 	}
@@ -395,7 +347,7 @@ char **dp_pgsb_names(dp_store *st, const char *name, int64_t snap, bool only_che
 				push(&v, &k, dp_pgc_checkpoint_db(name, (const char *)sqlite3_column_text(q, 0), dbs[i].name));
 		sqlite3_finalize(q);
 	}
-	snapdbs_free(dbs, n);
+	dp_store_snapdbs_free(dbs, n);
 	return v;
 }
 
@@ -488,7 +440,7 @@ static void add_env(dp_plan *plan, const char *k, const char *v)
 
 int dp_pgsb_plan(dp_store *st, const dp_spec *spec, const dp_sandbox *sb, dp_plan *plan, dp_error **err)
 {
-	snapdb *dbs = NULL;
+	dp_snapdb *dbs = NULL;
 	size_t n = 0;
 	cleanup_free char *pw = NULL;
 	cleanup_free char *dir = NULL;
@@ -499,7 +451,7 @@ int dp_pgsb_plan(dp_store *st, const dp_spec *spec, const dp_sandbox *sb, dp_pla
 	int r = -1;
 	bool first = true;
 
-	if (snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
+	if (dp_store_snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
@@ -557,7 +509,7 @@ int dp_pgsb_plan(dp_store *st, const dp_spec *spec, const dp_sandbox *sb, dp_pla
 	r = 0;
 out:
 	dp_pgsb_names_free(mounted);
-	snapdbs_free(dbs, n);
+	dp_store_snapdbs_free(dbs, n);
 	return r;
 }
 
@@ -748,7 +700,7 @@ int dp_pgsb_check(dp_store *st, bool repair, dp_check_report *rep, dp_error **er
 
 int dp_pgsb_dirs(dp_store *st, const dp_sandbox *sb, dp_pgsb_dir **out, size_t *n_out, dp_error **err)
 {
-	snapdb *dbs = NULL;
+	dp_snapdb *dbs = NULL;
 	size_t n = 0, k = 0;
 	dp_pgsb_dir *v;
 	PGconn *conn = NULL;
@@ -757,7 +709,7 @@ int dp_pgsb_dirs(dp_store *st, const dp_sandbox *sb, dp_pgsb_dir **out, size_t *
 
 	*out = NULL;
 	*n_out = 0;
-	if (snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
+	if (dp_store_snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
@@ -792,7 +744,7 @@ out:
 	PQfinish(conn);
 	dp_pgc_clear(&c);
 out_nocluster:
-	snapdbs_free(dbs, n);
+	dp_store_snapdbs_free(dbs, n);
 	if (r < 0) {
 		dp_pgsb_dirs_free(v, k);
 		return -1;

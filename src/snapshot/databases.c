@@ -27,24 +27,6 @@
 #include "util/log.h"
 #include "util/path.h"
 
-/* doppel.yaml's directory: password_file paths are relative to it */
-static char *config_dir(const dp_spec *spec)
-{
-	const char *slash = strrchr(spec->file, '/');
-	char *r = slash ? strndup(spec->file, slash == spec->file ? 1 : (size_t)(slash - spec->file)) : strdup(".");
-	if (r == NULL)
-		abort();
-	return r;
-}
-
-int dp_snapshot_pg_conninfo(const dp_spec *spec, const dp_db_spec *db, char **ci, dp_error **err)
-{
-	cleanup_free char *dir = config_dir(spec);
-	if (dp_pg_prod_conninfo(db, dir, ci, err) < 0)
-		return dp_wrap(err, "%s: production.databases: %s", spec->file, db->name);
-	return 0;
-}
-
 int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *findings, dp_error **err)
 {
 	char *all = NULL;
@@ -60,7 +42,7 @@ int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *finding
 		if (db->postgres) {
 			char *ci = NULL;
 			memset(&rep, 0, sizeof(rep));
-			r = dp_snapshot_pg_conninfo(spec, db, &ci, err);
+			r = dp_pg_prod_conninfo(spec, db, &ci, err);
 			if (r == 0 && dp_pg_pii_check(ci, spec, db, &rep, err) < 0)
 				r = dp_wrap(err, "database %s", db->name);
 			if (ci) {
@@ -293,7 +275,7 @@ int dp_snapshot_copy_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_sync_r
 		 * sync killed between renaming and committing left it */
 		if (dp_pgc_drop_db(conn, final, err) < 0 || dp_pgc_create_build_db(conn, build, err) < 0)
 			goto out;
-		if (dp_snapshot_pg_conninfo(spec, db, &prod, err) < 0)
+		if (dp_pg_prod_conninfo(spec, db, &prod, err) < 0)
 			goto out;
 		memset(&cs, 0, sizeof(cs));
 		dst = dp_pgc_data_conninfo(&c, build);

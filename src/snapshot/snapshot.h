@@ -36,9 +36,6 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
  * its schema and counts the columns that look personal but have no rule;
  * with masking.strict that is an error listing them (nothing is written). */
 int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *findings, dp_error **err);
-/* Production's conninfo for a postgres: database, with its password from
- * password_file (relative to doppel.yaml) or password_env; wipe and free it. */
-int dp_snapshot_pg_conninfo(const dp_spec *spec, const dp_db_spec *db, char **ci, dp_error **err);
 /* Writes each database, masked, into the snapshot tree treefd. */
 int dp_snapshot_copy_databases(dp_store *st, const dp_spec *spec, int prodfd, int treefd, dp_sync_result *res,
 			       dp_error **err);

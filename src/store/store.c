@@ -330,3 +330,46 @@ int dp_store_mask_key(dp_store *st, unsigned char key[32], dp_error **err)
 	}
 	return dp_fail(err, 0, "%s/mask.key: could not be created", st->root);
 }
+
+void dp_store_snapdbs_free(dp_snapdb *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].pgname);
+	}
+	free(v);
+}
+
+int dp_store_snapshot_dbs(dp_store *st, int64_t snap, dp_snapdb **out, size_t *n, dp_error **err)
+{
+	sqlite3_stmt *q = NULL;
+	dp_snapdb *v = NULL;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (dp_store_prepare(st, "SELECT name, pgname FROM snapshot_databases WHERE snapshot = ?1 ORDER BY name", &q,
+			     err) < 0)
+		return -1;
+	sqlite3_bind_int64(q, 1, snap);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		dp_snapdb *g = realloc(v, (k + 1) * sizeof(*v));
+		if (g == NULL)
+			abort();
+		v = g;
+		v[k].name = strdup((const char *)sqlite3_column_text(q, 0));
+		v[k].pgname = strdup((const char *)sqlite3_column_text(q, 1));
+		if (v[k].name == NULL || v[k].pgname == NULL)
+			abort();
+		k++;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		dp_store_snapdbs_free(v, k);
+		return dp_store_sql_error(st, "read snapshot databases", err);
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}

@@ -50,6 +50,16 @@ int dp_store_exec(dp_store *st, const char *sql, dp_error **err);
 int dp_store_prepare(dp_store *st, const char *sql, sqlite3_stmt **out, dp_error **err);
 int dp_store_sql_error(dp_store *st, const char *what, dp_error **err);
 
+/* A snapshot's PostgreSQL databases (table snapshot_databases): each
+ * production.databases name with its template in the sandbox cluster,
+ * ordered by name. Free with dp_store_snapdbs_free. */
+typedef struct dp_snapdb {
+	char *name;   /* production.databases name */
+	char *pgname; /* its template */
+} dp_snapdb;
+int dp_store_snapshot_dbs(dp_store *st, int64_t snap, dp_snapdb **out, size_t *n, dp_error **err);
+void dp_store_snapdbs_free(dp_snapdb *v, size_t n);
+
 /* An exclusive, non-blocking lock on a named object; returns the fd holding
  * it or -1 with a "busy" usage error naming what holds it. */
 int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err);
