@@ -275,8 +275,8 @@ static void remove_later(dp_store *st, const char *const *rels, size_t n)
 	_exit(0);
 }
 
-int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from,
-		      dp_error **err)
+static int create_once(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from,
+		       bool *pruned, dp_error **err)
 {
 	cleanup_close int lock = -1;
 	char tmp[160], final[160], snapdir[64];
@@ -323,6 +323,7 @@ int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const
 		goto out;
 	/* again inside the transaction: a sync may have pruned it meanwhile */
 	if (!snapshot_exists(st, from)) {
+		*pruned = true;
 		dp_usage(err, "snapshot %lld was just pruned by a sync; try again", (long long)from);
 		goto out_tx;
 	}
@@ -361,6 +362,20 @@ out:
 	}
 	dp_pgsb_names_free(pgnames);
 	return r;
+}
+
+int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from,
+		      dp_error **err)
+{
+	/* "the newest snapshot" moves while a sync prunes: when the one picked
+	 * was pruned before the commit, pick the newest again */
+	for (int attempt = 0;; attempt++) {
+		bool pruned = false;
+		int r = create_once(st, spec, name, tier, from, &pruned, err);
+		if (r == 0 || !pruned || from != 0 || attempt == 4)
+			return r;
+		dp_error_free(err);
+	}
 }
 
 static void free_names(char ***names)
