@@ -62,6 +62,20 @@ static const char *const migrations[] = {
 	"  pgname TEXT NOT NULL,"
 	"  PRIMARY KEY (snapshot, name)) WITHOUT ROWID;"
 	"ALTER TABLE sandboxes ADD COLUMN pg_password TEXT;",
+	/* 2 -> 3: access control (src/ops/): API tokens, stored as hashes, and
+	 * the audit log's chain head, kept here as well as in audit.log */
+	"CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  uid INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL DEFAULT 0,"
+	"  revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE audit_head ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  seq INTEGER NOT NULL,"
+	"  hash TEXT NOT NULL);",
 };
 
 int dp_check_name(const char *what, const char *name, dp_error **err)

@@ -13,6 +13,8 @@
  *   mask.key                       the masking key (never in a snapshot)
  *   ca/                            the sandbox CA (src/endpoints/ca.c; key never in a sandbox)
  *   sandboxes/<name>/endpoints/    its API stand-ins' saved state (src/sandbox/endpoints.h)
+ *   audit.log                      the hash-chained action log (src/ops/audit.h)
+ *   access.yaml                    optional: who may do what (src/ops/policy.h)
  *   pg/                            the sandbox PostgreSQL cluster (src/data/pgcluster.h);
  *                                  its databases are named by snapshot_databases and
  *                                  derived from sandbox and checkpoint names */
@@ -26,7 +28,7 @@
 
 #include "util/error.h"
 
-#define DP_STORE_SCHEMA_VERSION 2
+#define DP_STORE_SCHEMA_VERSION 3
 
 typedef struct dp_store {
 	char *root;

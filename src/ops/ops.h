@@ -1,0 +1,105 @@
+/* The service layer: one function per user action. Each takes the acting
+ * identity, asks the policy, calls core, and appends one audit record with
+ * the outcome (denied, failed or ok). The CLI (local mode) and doppeld call
+ * exactly these, so neither front end can skip a rule or the log.
+ *
+ * Results that both front ends show are returned as core structs plus one
+ * JSON builder each (the `--json` shape and the API's body are the same). */
+#ifndef DOPPEL_OPS_OPS_H
+#define DOPPEL_OPS_OPS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "isolate/plan.h"
+#include "ops/actor.h"
+#include "ops/audit.h"
+#include "ops/policy.h"
+#include "snapshot/snapshot.h"
+#include "spec/spec.h"
+#include "store/store.h"
+#include "util/error.h"
+
+typedef struct dp_ops {
+	const dp_spec *spec;
+	dp_store *store;
+	const dp_policy *policy;
+} dp_ops;
+
+/* The policy for a store: the file access (NULL: $DOPPEL_ACCESS, else
+ * <store>/access.yaml when it exists, else the single-user policy of the
+ * store root's owner). */
+int dp_ops_load_policy(dp_store *st, const char *access, dp_policy **out, dp_error **err);
+
+/* For the actions whose core has not moved under ops yet (scan, synth,
+ * endpoints, check, postgres): the check and the record, around code the
+ * front end runs between them. dp_ops_begin fills t's tier and owner from
+ * the sandbox when one is named. dp_ops_end records r's outcome (0 ok, -1
+ * failed with e) and returns r. */
+typedef struct dp_ops_guard {
+	dp_ops *ops;
+	const dp_actor *actor;
+	dp_action action;
+	char target[160];
+	json_t *args; /* owned; may be NULL */
+} dp_ops_guard;
+int dp_ops_begin(dp_ops *o, const dp_actor *a, dp_action act, const char *sandbox, json_t *args, dp_ops_guard *g,
+		 dp_error **err);
+int dp_ops_end(dp_ops_guard *g, int r, dp_error **err);
+
+/* sync: reads production. */
+int dp_ops_sync(dp_ops *o, const dp_actor *a, const dp_sync_opts *opts, dp_sync_result *res, dp_error **err);
+json_t *dp_ops_sync_json(const dp_sync_result *res);
+
+/* snapshots: [{id, created, files, bytes, sandboxes, stale}] */
+int dp_ops_snapshots(dp_ops *o, const dp_actor *a, json_t **out, dp_error **err);
+
+/* create: tier NULL means dev, else the first tier; *tier_out (borrowed from
+ * the spec) says which. The sandbox is the actor's. */
+int dp_ops_create(dp_ops *o, const dp_actor *a, const char *name, const char *tier, int64_t from,
+		  const char **tier_out, dp_error **err);
+
+/* ls: the sandboxes the actor may list, [{name, tier, owner, snapshot,
+ * created, changes_bytes, checkpoints}] by name. */
+int dp_ops_list(dp_ops *o, const dp_actor *a, json_t **out, dp_error **err);
+
+int dp_ops_checkpoint(dp_ops *o, const dp_actor *a, const char *name, const char *label, dp_error **err);
+int dp_ops_reset(dp_ops *o, const dp_actor *a, const char *name, const char *label, bool force, dp_error **err);
+int dp_ops_destroy(dp_ops *o, const dp_actor *a, const char *name, bool force, dp_error **err);
+
+typedef struct dp_rebase_result {
+	int64_t from, to;
+	char **conflicts;
+	size_t n_conflicts;
+} dp_rebase_result;
+int dp_ops_rebase(dp_ops *o, const dp_actor *a, const char *name, bool keep_changes, bool force,
+		  dp_rebase_result *res, dp_error **err);
+void dp_rebase_result_clear(dp_rebase_result *r);
+
+/* diff: [{path, change}..., {database, schema: [...]}...], as `diff --json`. */
+int dp_ops_diff(dp_ops *o, const dp_actor *a, const char *name, json_t **out, dp_error **err);
+/* drift: {snapshot, age_seconds, changes: [{path, change}], schema: [{database, schema}]} */
+int dp_ops_drift(dp_ops *o, const dp_actor *a, const char *name, json_t **out, dp_error **err);
+
+/* run and shell: runs argv in the sandbox with this process's stdin,
+ * stdout and stderr (the daemon forks a runner whose stdio is the client's
+ * stream). tighten: limits that may only lower the tier's. *status is the
+ * command's exit status. The record is written before the command starts
+ * (so a long run is in the log while it runs) and a second one with the
+ * exit status when it ends. */
+int dp_ops_run(dp_ops *o, const dp_actor *a, const char *name, const dp_plan *tighten, char **argv, bool tty,
+	       int *status, dp_error **err);
+
+/* audit: records since (unix seconds) as a JSON array; verify. */
+int dp_ops_audit(dp_ops *o, const dp_actor *a, int64_t since, json_t **out, dp_error **err);
+int dp_ops_audit_verify(dp_ops *o, const dp_actor *a, dp_audit_verdict *v, dp_error **err);
+
+/* tokens: for uid (the actor's own need only some role; another user's need
+ * the token grant). list with uid (uid_t)-1 lists all (token grant). */
+int dp_ops_token_create(dp_ops *o, const dp_actor *a, const char *name, uid_t uid, int64_t expires, char **secret,
+			dp_error **err);
+int dp_ops_token_list(dp_ops *o, const dp_actor *a, uid_t uid, json_t **out, dp_error **err);
+int dp_ops_token_revoke(dp_ops *o, const dp_actor *a, const char *name, dp_error **err);
+
+#endif
