@@ -27,6 +27,8 @@ int cmd_scan(int argc, char **argv, dp_error **err);
 int cmd_synth(int argc, char **argv, dp_error **err);
 int cmd_endpoints(int argc, char **argv, dp_error **err);
 int cmd_postgres(int argc, char **argv, dp_error **err);
+int cmd_audit(int argc, char **argv, dp_error **err);
+int cmd_token(int argc, char **argv, dp_error **err);
 /* `doppel endpoints serve`: called by cmd_endpoints (cmd-endpoints-serve.c). */
 int cmd_endpoints_serve(int argc, char **argv, dp_error **err);
 

@@ -32,6 +32,8 @@ static const command commands[] = {
 	{ "synth", cmd_synth, "fill a sandbox's table with generated rows: NAME DB.TABLE --rows N" },
 	{ "endpoints", cmd_endpoints, "API stand-ins: NAME [journal|scenario], or serve --port P DIR" },
 	{ "destroy", cmd_destroy, "remove a sandbox" },
+	{ "audit", cmd_audit, "the tamper-evident action log: [--since T] [--json] | verify" },
+	{ "token", cmd_token, "API tokens for doppeld: create|list|revoke" },
 	{ "check", cmd_check, "verify the store and repair what is safe" },
 	{ "postgres", cmd_postgres, "plumbing: the sandbox PostgreSQL cluster: status|start|stop" },
 	{ "isolate", cmd_isolate, "plumbing: run a command under a mount plan, no store" },
