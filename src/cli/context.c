@@ -61,6 +61,12 @@ static int open_cli(const char *config, dp_cli *cli, bool need_production, bool 
 	}
 	r = dp_store_open(root, &cli->store, err);
 	free(root);
+	if (r == 0 && (r = dp_actor_self(&cli->actor, err)) == 0 &&
+	    (r = dp_ops_load_policy(cli->store, NULL, &cli->policy, err)) == 0) {
+		cli->ops.spec = cli->spec;
+		cli->ops.store = cli->store;
+		cli->ops.policy = cli->policy;
+	}
 	if (r < 0)
 		dp_cli_close(cli);
 	return r;
@@ -83,6 +89,8 @@ int dp_cli_open_spec(const char *config, dp_cli *cli, dp_error **err)
 
 void dp_cli_close(dp_cli *cli)
 {
+	dp_policy_free(cli->policy);
+	dp_actor_clear(&cli->actor);
 	dp_store_close(cli->store);
 	dp_spec_free(cli->spec);
 	memset(cli, 0, sizeof(*cli));

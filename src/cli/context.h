@@ -5,13 +5,19 @@
 
 #include <stdbool.h>
 
+#include "ops/ops.h"
 #include "spec/spec.h"
 #include "store/store.h"
 #include "util/error.h"
 
+/* In local mode the CLI acts as its caller (actor) under the store's policy
+ * (ops.h: dp_ops_load_policy); every action goes through ops. */
 typedef struct dp_cli {
 	dp_spec *spec;
 	dp_store *store;
+	dp_policy *policy;
+	dp_actor actor;
+	dp_ops ops;
 } dp_cli;
 
 /* config may be NULL for the default. */

@@ -47,6 +47,10 @@ typedef struct dp_ops_guard {
 int dp_ops_begin(dp_ops *o, const dp_actor *a, dp_action act, const char *sandbox, json_t *args, dp_ops_guard *g,
 		 dp_error **err);
 int dp_ops_end(dp_ops_guard *g, int r, dp_error **err);
+/* dp_ops_begin for a target described by hand (create: the tier asked for,
+ * the sandbox to be, owner the actor). */
+int dp_ops_begin_target(dp_ops *o, const dp_actor *a, dp_action act, const dp_target *t, json_t *args,
+			dp_ops_guard *g, dp_error **err);
 
 /* sync: reads production. */
 int dp_ops_sync(dp_ops *o, const dp_actor *a, const dp_sync_opts *opts, dp_sync_result *res, dp_error **err);
