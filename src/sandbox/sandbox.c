@@ -60,8 +60,11 @@ int dp_sandbox_get(dp_store *st, const char *name, dp_sandbox *out, dp_error **e
 	rc = sqlite3_step(q);
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(q);
-		if (rc == SQLITE_DONE)
-			return dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
+		if (rc == SQLITE_DONE) {
+			dp_usage(err, "no sandbox named '%s'; see 'doppel ls'", name);
+			(*err)->errnum = ENOENT; /* the daemon answers 404 */
+			return -1;
+		}
 		return dp_store_sql_error(st, "read sandbox", err);
 	}
 	out->name = xstrdup0(sqlite3_column_text(q, 0));

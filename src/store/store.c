@@ -292,10 +292,14 @@ int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err)
 		int e = errno;
 		close(fd);
 		if (e == EWOULDBLOCK && strncmp(name, "sandbox-", 8) == 0)
-			return dp_usage(err, "sandbox %s is busy: another doppel command is using it; try again when it is "
-					"done", name + 8);
-		if (e == EWOULDBLOCK)
-			return dp_usage(err, "%s is busy: another doppel %s is running; try again when it is done", name, name);
+			dp_usage(err, "sandbox %s is busy: another doppel command is using it; try again when it is done",
+				 name + 8);
+		else if (e == EWOULDBLOCK)
+			dp_usage(err, "%s is busy: another doppel %s is running; try again when it is done", name, name);
+		if (e == EWOULDBLOCK) {
+			(*err)->errnum = EBUSY; /* the daemon answers 409 */
+			return -1;
+		}
 		return dp_fail(err, e, "lock %s", name);
 	}
 	return fd;
