@@ -104,7 +104,8 @@ static int parse_date(const char *s, int64_t *out)
 		tm.tm_min = digits(s + 4, 2);
 		s += 6;
 		if (*s == ':') {
-			tm.tm_sec = digits(s + 1, 2);
+			if ((tm.tm_sec = digits(s + 1, 2)) < 0)
+				return -1; /* before stepping over what may be the end */
 			s += 3;
 		}
 		if (*s++ != 'Z')
@@ -123,6 +124,13 @@ static int parse_date(const char *s, int64_t *out)
 	return 0;
 }
 
+/* digits and one unit letter */
+static bool looks_like_duration(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+	return n > 0 && s[n] && strchr("smhdw", s[n]) && s[n + 1] == '\0';
+}
+
 static bool looks_like_date(const char *s)
 {
 	return strnlen(s, 5) == 5 && digits(s, 4) >= 0 && s[4] == '-';
@@ -133,14 +141,14 @@ static int parse_expires(const char *s, int64_t now, int64_t *out, dp_error **er
 	uint64_t secs;
 	char when[32];
 
-	if (!looks_like_date(s)) {
-		/* a duration: at most ten years (dp_parse_duration) */
-		if (dp_parse_duration("--expires", s, &secs, NULL) < 0)
-			return dp_usage(err, "--expires '%s': expected " DATE_FORMS, s);
+	if (looks_like_duration(s)) {
+		/* its own errors: zero, or longer than ten years */
+		if (dp_parse_duration("--expires", s, &secs, err) < 0)
+			return -1;
 		*out = now + (int64_t)secs;
 		return 0;
 	}
-	if (parse_date(s, out) < 0)
+	if (!looks_like_date(s) || parse_date(s, out) < 0)
 		return dp_usage(err, "--expires '%s': expected " DATE_FORMS, s);
 	if (*out <= now) {
 		fmt_time(*out, when, sizeof(when));
