@@ -34,6 +34,8 @@ typedef struct dp_audit_verdict {
 	int64_t records;   /* records read */
 	int64_t first_bad; /* sequence number (1-based line) of the first bad record, 0 if ok */
 	char *why;         /* what is wrong with it, NULL if ok */
+	char head_hash[65]; /* when ok: SHA-256 of the last record's line ("" if none), to note elsewhere */
+	char *note;        /* when ok, something worth knowing (records past the store's head), else NULL */
 } dp_audit_verdict;
 
 /* Walks the chain; a broken link, a bad hash, a gap or reorder in sequence
