@@ -1,7 +1,8 @@
 /* `doppel audit [--since WHEN] [--json]`: the audit log's records, oldest
  * first; `doppel audit verify [--json]`: walks the hash chain and exits 1
  * naming the first bad record when the log was edited, cut or reordered.
- * Both go through ops, so reading and verifying are recorded too. */
+ * Both go through ops (locally, or in doppeld when remote.h says so), so
+ * reading and verifying are recorded too. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/remote.h"
 #include "util/parse.h"
 
 #define WHEN_HELP                                                                                                  \
@@ -185,73 +187,116 @@ static void print_table(json_t *recs)
 	}
 }
 
-static int audit_verify(int argc, char **argv, dp_error **err)
+/* The verdict as `--json` shows it, or in words; exit 1 when not ok. */
+static int show_verdict(json_t *v, bool json)
 {
-	const char *config = NULL;
-	bool json = false;
-	dp_audit_verdict v;
-	dp_cli cli;
-	int r;
-	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { NULL, NULL, NULL } };
+	bool ok = json_is_true(json_object_get(v, "ok"));
+	json_int_t records = json_integer_value(json_object_get(v, "records"));
+	const char *head = str(v, "head"), *note = str(v, "note");
 
-	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--json]", err) < 0 || dp_cli_open(config, &cli, err) < 0)
-		return -1;
-	r = dp_ops_audit_verify(&cli.ops, &cli.actor, &v, err);
-	if (r < 0) {
-		dp_cli_close(&cli);
-		return -1;
-	}
 	if (json) {
-		dp_print_json(json_pack("{sb sI so? ss? ss? ss?}", "ok", v.ok, "records", (json_int_t)v.records,
-					"first_bad", v.ok ? NULL : json_integer(v.first_bad), "why", v.why, "head",
-					v.head_hash[0] ? v.head_hash : NULL, "note", v.note));
-	} else if (v.ok) {
-		if (v.records)
-			printf("audit log ok: %" PRId64 " record%s; the last is %" PRId64 ", its line's SHA-256 %s\n",
-			       v.records, v.records == 1 ? "" : "s", v.records, v.head_hash);
+		dp_print_json(json_incref(v));
+	} else if (ok) {
+		if (records)
+			printf("audit log ok: %" JSON_INTEGER_FORMAT " record%s; the last is %" JSON_INTEGER_FORMAT
+			       ", its line's SHA-256 %s\n",
+			       records, records == 1 ? "" : "s", records, head ? head : "?");
 		else
 			printf("audit log ok: no records yet\n");
-		if (v.note)
-			printf("note: %s\n", v.note);
+		if (note)
+			printf("note: %s\n", note);
 	} else {
-		printf("audit log NOT ok: first bad record %" PRId64 ": %s\n", v.first_bad, v.why);
+		printf("audit log NOT ok: first bad record %" JSON_INTEGER_FORMAT ": ",
+		       json_integer_value(json_object_get(v, "first_bad")));
+		put_clean(str(v, "why"), 0);
+		putchar('\n');
 	}
-	r = v.ok ? 0 : DP_EXIT_FAIL;
-	dp_audit_verdict_clear(&v);
-	dp_cli_close(&cli);
+	return ok ? 0 : DP_EXIT_FAIL;
+}
+
+static int audit_verify(int argc, char **argv, dp_error **err)
+{
+	const char *config = NULL, *host = NULL;
+	bool json = false;
+	dp_audit_verdict v;
+	dp_remote *rem = NULL;
+	json_t *j = NULL;
+	dp_cli cli;
+	int r;
+	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { "--host", NULL, &host }, { NULL, NULL, NULL } };
+
+	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--json] [--host HOST]", err) < 0 ||
+	    dp_remote_open(host, &rem, err) < 0)
+		return -1;
+	if (rem) {
+		r = dp_remote_call(rem, "GET", "/v1/audit/verify", NULL, &j, err);
+		dp_remote_close(rem);
+		if (r < 0)
+			return -1;
+	} else {
+		if (dp_cli_open(config, &cli, err) < 0)
+			return -1;
+		r = dp_ops_audit_verify(&cli.ops, &cli.actor, &v, err);
+		dp_cli_close(&cli);
+		if (r < 0)
+			return -1;
+		j = dp_audit_verdict_json(&v);
+		dp_audit_verdict_clear(&v);
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return dp_fail(err, 0, "audit verify: no verdict (%s)", rem ? "the daemon's answer is not one" : "out of memory");
+	}
+	r = show_verdict(j, json);
+	json_decref(j);
 	return r;
 }
 
 int cmd_audit(int argc, char **argv, dp_error **err)
 {
-	const char *config = NULL, *since_s = NULL;
+	const char *config = NULL, *since_s = NULL, *host = NULL;
 	bool json = false;
 	int64_t since = 0;
 	json_t *recs = NULL;
+	dp_remote *rem = NULL;
 	dp_cli cli;
-	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { "--since", NULL, &since_s }, { NULL, NULL, NULL } };
+	int r;
+	const dp_cli_opt opts[] = { { "--json", &json, NULL },
+				    { "--since", NULL, &since_s },
+				    { "--host", NULL, &host },
+				    { NULL, NULL, NULL } };
 
 	if (argc > 1 && strcmp(argv[1], "verify") == 0) {
 		char *name = "audit verify";
 		argv[1] = name;
 		return audit_verify(argc - 1, argv + 1, err);
 	}
-	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--since WHEN] [--json], or verify [--json]", err) < 0)
+	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--since WHEN] [--json] [--host HOST], or verify", err) <
+		    0 ||
+	    (since_s && parse_when(since_s, (int64_t)time(NULL), &since, err) < 0) || dp_remote_open(host, &rem, err) < 0)
 		return -1;
-	if (since_s && parse_when(since_s, (int64_t)time(NULL), &since, err) < 0)
-		return -1;
-	if (dp_cli_open(config, &cli, err) < 0)
-		return -1;
-	if (dp_ops_audit(&cli.ops, &cli.actor, since, &recs, err) < 0) {
+	if (rem) {
+		char path[64];
+		snprintf(path, sizeof(path), "/v1/audit?since=%" PRId64, since);
+		r = dp_remote_call(rem, "GET", path, NULL, &recs, err);
+		dp_remote_close(rem);
+		if (r == 0 && !json_is_array(recs)) {
+			json_decref(recs);
+			return dp_fail(err, 0, "audit: the daemon's answer is not a list of records");
+		}
+	} else {
+		if (dp_cli_open(config, &cli, err) < 0)
+			return -1;
+		r = dp_ops_audit(&cli.ops, &cli.actor, since, &recs, err);
 		dp_cli_close(&cli);
-		return -1;
 	}
+	if (r < 0)
+		return -1;
 	if (json) {
 		dp_print_json(recs);
 	} else {
 		print_table(recs);
 		json_decref(recs);
 	}
-	dp_cli_close(&cli);
 	return 0;
 }

@@ -844,3 +844,22 @@ void dp_audit_verdict_clear(dp_audit_verdict *v)
 	v->why = NULL;
 	v->note = NULL;
 }
+
+json_t *dp_audit_verdict_json(const dp_audit_verdict *v)
+{
+	json_t *j = json_pack("{sb sI}", "ok", v->ok, "records", (json_int_t)v->records);
+	bool ok = j != NULL;
+
+	if (ok && !v->ok)
+		ok = json_object_set_new(j, "first_bad", json_integer(v->first_bad)) == 0 &&
+		     json_object_set_new(j, "why", json_string(v->why ? v->why : "?")) == 0;
+	if (ok && v->head_hash[0])
+		ok = json_object_set_new(j, "head", json_string(v->head_hash)) == 0;
+	if (ok && v->note)
+		ok = json_object_set_new(j, "note", json_string(v->note)) == 0;
+	if (!ok) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}

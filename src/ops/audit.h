@@ -43,5 +43,8 @@ typedef struct dp_audit_verdict {
  * *out (not as an error: -1 only when the log cannot be read). */
 int dp_audit_verify(dp_store *st, dp_audit_verdict *out, dp_error **err);
 void dp_audit_verdict_clear(dp_audit_verdict *v);
+/* {"ok", "records", "first_bad"?, "why"?, "head"?, "note"?}: `doppel audit
+ * verify --json` and the API's body. */
+json_t *dp_audit_verdict_json(const dp_audit_verdict *v);
 
 #endif
