@@ -27,6 +27,7 @@
 #include "endpoints/template.h"
 #include "util/cleanup.h"
 #include "util/path.h"
+#include "util/suggest.h"
 
 #define MAX_FILE_BYTES (16u << 20)
 #define MAX_MAPPINGS 100000
@@ -110,47 +111,10 @@ static bool in_list(const char *const *list, const char *s)
 	return false;
 }
 
-/* Case-insensitive edit distance, for "did you mean"; long keys are not
- * typos of ours, so they are not measured. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[65];
-
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-			size_t best = diag + cost;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			if (up + 1 < best)
-				best = up + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 static const char *nearest(const char *key, const char *const *allowed)
 {
-	const char *best = NULL;
-	size_t best_d = SIZE_MAX, limit = strlen(key) / 3 > 2 ? strlen(key) / 3 : 2;
-
-	for (; *allowed != NULL; allowed++) {
-		size_t d = edit_distance(key, *allowed);
-		if (d <= limit && d < best_d) {
-			best = *allowed;
-			best_d = d;
-		}
-	}
-	return best;
+	size_t limit = strlen(key) / 3 > 2 ? strlen(key) / 3 : 2;
+	return dp_suggest(key, allowed, SIZE_MAX, limit);
 }
 
 /* Refuses any key of obj outside allowed; WireMock keys we know but do not

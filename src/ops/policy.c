@@ -20,6 +20,7 @@
 
 #include "store/store.h"
 #include "util/cleanup.h"
+#include "util/suggest.h"
 
 /* Limits on a hostile or broken file; real ones are far below. */
 #define MAX_FILE_BYTES (1 << 20)
@@ -337,7 +338,7 @@ static int deny(const dp_policy *p, const dp_actor *a, dp_action act, const dp_t
 		if (token_bound(p, a))
 			return denied(err, "%s may not %s: no role (access.yaml binds token %s to none)", who, what,
 				      a->token);
-		return denied(err, "%s may not %s: no role (access.yaml binds neither user %s nor any of his groups)",
+		return denied(err, "%s may not %s: no role (access.yaml binds neither user %s nor any of their groups)",
 			      who, what, a->user);
 	}
 	/* the role that came nearest says most about what is missing */
@@ -443,45 +444,11 @@ __attribute__((format(printf, 5, 6))) static int bad(ctx *c, struct fy_node *at,
 	return dp_usage(c->err, "%s: %s: %s", c->file, key, msg);
 }
 
-/* Case-insensitive Levenshtein distance for "did you mean"; long words are
- * never near anything. (src/spec and src/endpoints keep their own copies:
- * a shared one belongs in src/util.) */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[65], cur[65];
-
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
-	}
-	return prev[lb];
-}
-
 /* The candidate nearest to s, when it is near enough to be a typo. */
 static const char *nearest(const char *s, const char *const *cands, size_t n)
 {
-	size_t limit = strlen(s) / 2 + 1, best_d = 3;
-	const char *best = NULL;
-
-	if (limit < best_d)
-		best_d = limit;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = distance(s, cands[i]);
-		if (d < best_d) {
-			best_d = d;
-			best = cands[i];
-		}
-	}
-	return best;
+	size_t limit = strlen(s) / 2 < 2 ? strlen(s) / 2 : 2;
+	return dp_suggest(s, cands, n, limit);
 }
 
 /* "a, b, c" into out, cut with "..." when it does not fit. */

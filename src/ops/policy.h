@@ -64,7 +64,7 @@ typedef struct dp_target {
 /* 0 when allowed; else -1 with an error whose errnum is EACCES, e.g.
  * "bob may not reset qa/checkout: role qa lacks reset on tier qa",
  * "bob may not sync: bob has no role (access.yaml binds neither user bob
- *  nor his groups)", "bob may not run dev/x: it is alice's and role
+ *  nor their groups)", "bob may not run dev/x: it is alice's and role
  *  developer grants run on own sandboxes only". */
 int dp_policy_check(const dp_policy *p, const dp_actor *a, dp_action act, const dp_target *t, dp_error **err);
 

@@ -18,6 +18,7 @@
 
 #include "util/parse.h"
 #include "util/path.h"
+#include "util/suggest.h"
 
 #define MAX_BYTES (1ull << 50)
 
@@ -55,39 +56,13 @@ __attribute__((format(printf, 4, 5))) static int bad(ctx *c, struct fy_node *at,
 	return dp_usage(c->err, "%s: %s: %s", c->file, key, msg);
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (la >= 63 || lb >= 63)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
-	}
-	return prev[lb];
-}
-
 static int unknown_key(ctx *c, struct fy_node *at, const char *section, const char *key,
 		       const char *const *known)
 {
-	const char *best = NULL;
-	size_t best_d = 3;
+	const char *best = dp_suggest(key, known, SIZE_MAX, 2);
 	char list[256] = "";
 
 	for (const char *const *k = known; *k; k++) {
-		size_t d = edit_distance(key, *k);
-		if (d < best_d) {
-			best_d = d;
-			best = *k;
-		}
 		if (strlen(list) + strlen(*k) + 3 < sizeof(list)) {
 			if (list[0])
 				strcat(list, ", ");

@@ -390,9 +390,9 @@ static void messages(void **state)
 		test_actor tc;
 		dp_actor *carol = actor(&tc, "carol", 1003, "carol", "staff");
 		expect_denied(p, carol, DP_ACT_SYNC, NULL, NULL, 0,
-			      "carol may not sync: no role (access.yaml binds neither user carol nor any of his groups)");
+			      "carol may not sync: no role (access.yaml binds neither user carol nor any of their groups)");
 		expect_denied(p, carol, DP_ACT_LIST, "dev", "x", 1003,
-			      "carol may not list dev/x: no role (access.yaml binds neither user carol nor any of his "
+			      "carol may not list dev/x: no role (access.yaml binds neither user carol nor any of their "
 			      "groups)");
 		expect_roles(p, carol, "");
 	}
