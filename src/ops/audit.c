@@ -13,7 +13,9 @@
  * Appenders serialize on flock(LOCK_EX) of the log. Each append opens the
  * log anew, and flock locks belong to the open file description, so threads
  * of one process exclude each other exactly as processes do; no mutex is
- * needed (and none is held across a fork from another thread). The line is
+ * needed (and none is held across a fork from another thread). Readers
+ * take no lock; verify holds a shared one just while it reads the head and
+ * the log's size, so the two agree. The line is
  * written with one write() and made durable before the head moves, so a
  * crash can leave records past the head but never a head past the log; the
  * next append adopts records past the head when they link to it, and cuts a
@@ -521,10 +523,11 @@ out:
 	return r;
 }
 
-/* The log opened for reading under a shared lock, so no append is half
- * done (log written, head not yet moved) while it is read; -1 with errno
- * ENOENT (and no error) when there is none. */
-static int open_log_shared(dp_store *st, dp_error **err)
+/* The log opened for reading; -1 with errno ENOENT (and no error) when
+ * there is none. Reading needs no lock: appends only add whole lines at
+ * the end, and a line still being written has no newline yet, which
+ * readers take as the end. */
+static int open_log_read(dp_store *st, dp_error **err)
 {
 	struct stat sb;
 	int fd = openat(st->rootfd, LOG_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -537,13 +540,6 @@ static int open_log_shared(dp_store *st, dp_error **err)
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return dp_fail(err, 0, "%s/%s: not a regular file", st->root, LOG_NAME);
-	}
-	while (flock(fd, LOCK_SH) < 0) {
-		if (errno != EINTR) {
-			dp_fail_errno(err, "lock %s/%s", st->root, LOG_NAME);
-			close(fd);
-			return -1;
-		}
 	}
 	return fd;
 }
@@ -576,7 +572,7 @@ int dp_audit_read(dp_store *st, int64_t since, json_t **out, dp_error **err)
 	*out = NULL;
 	if (arr == NULL)
 		return dp_fail(err, ENOMEM, "audit records");
-	fd = open_log_shared(st, err);
+	fd = open_log_read(st, err);
 	if (fd < 0) {
 		if (err && *err) {
 			json_decref(arr);
@@ -618,7 +614,7 @@ int dp_audit_read(dp_store *st, int64_t since, json_t **out, dp_error **err)
 		json_decref(arr);
 		return -1;
 	}
-	fclose(f); /* drops the lock */
+	fclose(f);
 	*out = arr;
 	return 0;
 }
@@ -713,13 +709,19 @@ out:
 	return r;
 }
 
-static int verify_open(dp_store *st, chain_head *head, dp_audit_verdict *v, int *fdp, dp_error **err)
+/* The log and the head as one moment: the head read under a shared lock
+ * of the log (appenders hold it exclusively from their write until the head
+ * has moved), with the log's size then; the lock is dropped before the walk,
+ * which reads only that many bytes, so appends are not held up by it.
+ * *fdp is -1 when there is no log. */
+static int verify_open(dp_store *st, chain_head *head, off_t *size, dp_audit_verdict *v, int *fdp, dp_error **err)
 {
+	struct stat sb;
 	int fd;
 
 	*fdp = -1;
-	fd = open_log_shared(st, err);
-
+	*size = 0;
+	fd = open_log_read(st, err);
 	if (fd < 0 && err && *err)
 		return -1;
 	if (fd < 0) {
@@ -729,7 +731,7 @@ static int verify_open(dp_store *st, chain_head *head, dp_audit_verdict *v, int 
 			return -1;
 		if (head->seq == 0)
 			return 0;
-		fd = open_log_shared(st, err);
+		fd = open_log_read(st, err);
 		if (fd < 0 && err && *err)
 			return -1;
 		if (fd < 0 && verdict_bad(v, 1,
@@ -741,7 +743,17 @@ static int verify_open(dp_store *st, chain_head *head, dp_audit_verdict *v, int 
 			return 0;
 	}
 	*fdp = fd;
-	return read_head(st, head, err);
+	while (flock(fd, LOCK_SH) < 0)
+		if (errno != EINTR)
+			return dp_fail_errno(err, "lock %s/%s", st->root, LOG_NAME);
+	if (read_head(st, head, err) < 0 || fstat(fd, &sb) < 0) {
+		if (!(err && *err))
+			dp_fail_errno(err, "stat %s/%s", st->root, LOG_NAME);
+		return -1;
+	}
+	*size = sb.st_size;
+	flock(fd, LOCK_UN);
+	return 0;
 }
 
 int dp_audit_verify(dp_store *st, dp_audit_verdict *v, dp_error **err)
@@ -751,6 +763,7 @@ int dp_audit_verify(dp_store *st, dp_audit_verdict *v, dp_error **err)
 	size_t cap = 0;
 	ssize_t n;
 	chain_head head;
+	off_t size, used = 0;
 	bool partial = false;
 	int fd;
 	FILE *f;
@@ -759,7 +772,7 @@ int dp_audit_verify(dp_store *st, dp_audit_verdict *v, dp_error **err)
 	v->ok = true;
 	if (sodium_init() < 0)
 		return dp_fail(err, 0, "libsodium failed to initialise");
-	if (verify_open(st, &head, v, &fd, err) < 0) {
+	if (verify_open(st, &head, &size, v, &fd, err) < 0) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -773,10 +786,13 @@ int dp_audit_verify(dp_store *st, dp_audit_verdict *v, dp_error **err)
 	}
 	memcpy(prev_hash, zero_hash, sizeof(prev_hash));
 	while ((n = getline(&line, &cap, f)) > 0) {
+		if (n > size - used)
+			break; /* written after the head was read */
 		if (line[n - 1] != '\n') {
-			partial = true;
+			partial = true; /* a write cut short */
 			break;
 		}
+		used += n;
 		n--;
 		if (check_line(v, v->records + 1, line, (size_t)n, prev_hash) < 0) {
 			fclose(f);
