@@ -1,13 +1,14 @@
 #!/bin/sh
 # The audit log through the real doppel binary: every call appends one
-# record (reading and verifying the log included), `doppel audit` shows them
+# record (reading and verifying the log included); `doppel audit` shows them
 # as a table and as JSON and filters them with --since (unix seconds,
-# ISO-8601, ages; nonsense refused with exit 2 and no record), the log is
-# 0600, concurrent callers leave one contiguous chain, and `doppel audit
-# verify` exits 1 naming the first bad record when a copy of the store's log
-# is edited, has a line removed, two lines swapped, its end cut off, is
-# rewritten with every hash recomputed, or is deleted. Production is
-# fingerprinted before and after and must not change.
+# ISO-8601, ages; nonsense refused with exit 2 and no record); a denied call
+# is recorded with its reason; the log is 0600; concurrent callers leave one
+# contiguous chain; and `doppel audit verify` exits 1 naming the first bad
+# record when a copy of the store's log is edited, has a line removed, two
+# lines swapped, its end cut off, is rewritten with every hash recomputed, or
+# is deleted. Production is fingerprinted before and after and must not
+# change.
 . "$DOPPEL_SRC/tests/lib/common.sh"
 . "$DOPPEL_SRC/tests/replication/lib.sh"
 export DOPPEL_HOST=local # never a doppeld that happens to serve this machine
@@ -53,6 +54,20 @@ echo "$out" | head -1 | grep -Eq '^TIME +ACTOR +SOURCE +ACTION +TARGET +RESULT$'
 echo "$out" | sed 1d | grep -Evq "^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\.[0-9]{3}Z +$ME +local +audit +- +ok\$" &&
 	fail "table rows: $out"
 pass "the table shows time, actor, source, action, target and result"
+
+# --- a denial is recorded with its reason ------------------------------------------
+n=$(lines "$LOG")
+printf 'version: 1\nusers: {%s: [developer]}\n' "$ME" >"$T/access-developer.yaml"
+DOPPEL_ACCESS="$T/access-developer.yaml" d audit >"$T/out" 2>"$T/err" && fail "a developer read the audit log: $(cat "$T/out")"
+grep -q "^doppel: $ME may not audit: role developer lacks audit\$" "$T/err" || fail "denial message: $(cat "$T/err")"
+[ -s "$T/out" ] && fail "a denied read printed records: $(cat "$T/out")"
+DOPPEL_ACCESS="$T/access-developer.yaml" d audit verify >"$T/out" 2>"$T/err" && fail "a developer verified the audit log"
+[ "$(lines "$LOG")" = "$((n + 2))" ] || fail "the two denials were not recorded"
+r=$(tail -n 1 "$LOG" | json '[j["seq"], j["action"], j["result"], j["message"], j["args"]["verify"]]' | tr '\n' ' ')
+[ "$r" = "$((n + 2)) audit denied $ME may not audit: role developer lacks audit true " ] || fail "denial record: $r"
+d audit | tail -n 1 | grep -Eq " audit +- +denied: $ME may not audit: role developer lacks audit\$" ||
+	fail "the table does not show the denial with its reason: $(d audit | tail -n 2)"
+pass "denied reads and verifies are refused and recorded with the reason"
 
 # --- --since ------------------------------------------------------------------------
 n=$(lines "$LOG")
