@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -299,6 +301,101 @@ static int check_network_extras(const dp_plan *plan, dp_error **err)
 	return 0;
 }
 
+/* A decimal uint32 with nothing else around it. */
+static bool parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > UINT32_MAX)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* A range the mapping can use: big enough, not starting at host root, and
+ * ending below (uid_t)-1, which means "no id". */
+static bool usable_range(uint32_t first, uint32_t count)
+{
+	return count >= DP_MAP_IDS && first != 0 && (uint64_t)first + DP_MAP_IDS <= UINT32_MAX;
+}
+
+/* Returns 0 with *first set, 1 when the file has no usable range for the
+ * owner (or does not exist), -1 with *err when it cannot be read or a line
+ * of this owner is malformed. */
+int dp_subid_find(const char *file, const char *name, uint32_t id, uint32_t *first, dp_error **err)
+{
+	cleanup_fclose FILE *f = fopen(file, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	char idtext[16];
+
+	if (f == NULL)
+		return errno == ENOENT ? 1 : dp_fail_errno(err, "read %s", file);
+	snprintf(idtext, sizeof(idtext), "%u", id);
+	while (getline(&line, &cap, f) >= 0) {
+		char *owner = line, *a, *b;
+		uint32_t start, count;
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		a = strchr(owner, ':');
+		if (a == NULL)
+			continue; /* blank, comment or another tool's junk: not ours */
+		*a++ = '\0';
+		if (!((name && strcmp(owner, name) == 0) || strcmp(owner, idtext) == 0))
+			continue;
+		b = strchr(a, ':');
+		if (b)
+			*b++ = '\0';
+		if (b == NULL || !parse_u32(a, &start) || !parse_u32(b, &count))
+			return dp_fail(err, 0, "%s:%zu: expected OWNER:FIRST:COUNT (decimal ids)", file, lineno);
+		if (usable_range(start, count)) {
+			*first = start;
+			return 0;
+		}
+	}
+	if (ferror(f))
+		return dp_fail_errno(err, "read %s", file);
+	return 1;
+}
+
+int dp_plan_map_user(dp_plan *plan, uid_t uid, dp_error **err)
+{
+	struct passwd pw, *found = NULL;
+	char buf[16384];
+	uint32_t ubase = 0, gbase = 0;
+	const char *name;
+	int r = getpwuid_r(uid, &pw, buf, sizeof(buf), &found);
+
+	/* a uid without a passwd entry can still own ranges by number */
+	if (r != 0 && r != ENOENT)
+		return dp_fail(err, r, "look up uid %u in the user database", (unsigned)uid);
+	name = found ? found->pw_name : NULL;
+	r = dp_subid_find(DP_SUBUID_FILE, name, (uint32_t)uid, &ubase, err);
+	if (r == 0)
+		r = dp_subid_find(DP_SUBGID_FILE, name, (uint32_t)uid, &gbase, err);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		return dp_fail(err, 0,
+			       "user %s (uid %u) has no subordinate %s range of at least %u ids starting above 0 in %s, "
+			       "so its sandboxes cannot run under a mapped identity; give it one, e.g. 'usermod "
+			       "--add-sub%s FIRST-LAST %s' with LAST = FIRST + %u",
+			       name ? name : "?", (unsigned)uid, ubase ? "gid" : "uid", DP_MAP_IDS,
+			       ubase ? DP_SUBGID_FILE : DP_SUBUID_FILE, ubase ? "gids" : "uids",
+			       name ? name : "USER", DP_MAP_IDS - 1);
+	plan->map_ids = true;
+	plan->map_uid_base = (uid_t)ubase;
+	plan->map_gid_base = (gid_t)gbase;
+	return 0;
+}
+
 int dp_plan_validate(const dp_plan *plan, dp_error **err)
 {
 	if (plan->argv == NULL || plan->argv[0] == NULL)
@@ -332,5 +429,15 @@ int dp_plan_validate(const dp_plan *plan, dp_error **err)
 						plan->mounts[i].dst);
 	if (plan->n_publish && plan->net == DP_NET_NONE)
 		return dp_usage(err, "--publish needs --net loopback (the sandbox needs a network to listen on)");
+	if (plan->map_ids) {
+		if (geteuid() != 0)
+			return dp_usage(err, "--map-user needs doppel to run as root: only root may map a sandbox onto "
+					"another user's subordinate ids (a rootless run already maps the caller alone)");
+		if (!usable_range((uint32_t)plan->map_uid_base, DP_MAP_IDS) ||
+		    !usable_range((uint32_t)plan->map_gid_base, DP_MAP_IDS))
+			return dp_usage(err, "--map-user: ids %u and %u cannot start a range of %u ids (expected a "
+					"first id above 0 with the range ending below 4294967295)",
+					(unsigned)plan->map_uid_base, (unsigned)plan->map_gid_base, DP_MAP_IDS);
+	}
 	return check_network_extras(plan, err);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/error.h"
 
@@ -78,6 +79,18 @@ typedef struct dp_plan {
 	char *chdir;
 	bool tty;
 	bool keep_uid;       /* appear as the caller's uid instead of 0 */
+	/* A subordinate identity, for a runtime started as root on behalf of
+	 * another user (dp_plan_map_user fills these from that user's
+	 * /etc/subuid and /etc/subgid): the sandbox's ids 0..DP_MAP_IDS-1 are
+	 * the host's map_uid_base.. and map_gid_base.., so none of its
+	 * processes is host root. Every host tree the plan mounts (binds,
+	 * overlay lowers, upper and work, the system dirs) is seen through an
+	 * idmapped mount with that same mapping, so on-disk owners 0..65535
+	 * look, and are written, exactly as without it. Refused when the
+	 * runtime is not root. */
+	bool map_ids;
+	uid_t map_uid_base;
+	gid_t map_gid_base;
 	char **argv;         /* command, NULL-terminated */
 } dp_plan;
 
@@ -91,6 +104,19 @@ int dp_plan_add_listen(dp_plan *plan, uint32_t addr, uint16_t port, dp_error **e
 #define DP_PLAN_MAX_LISTEN 64
 #define DP_PLAN_MAX_HOSTS 256
 #define DP_PLAN_MAX_CA_PEM (1u << 20)
+/* The ids a mapped sandbox gets: inner 0..65535, as rootful runs without
+ * a mapping. */
+#define DP_MAP_IDS 65536u
+#define DP_SUBUID_FILE "/etc/subuid"
+#define DP_SUBGID_FILE "/etc/subgid"
+/* Sets plan->map_ids and the bases from the first range of at least
+ * DP_MAP_IDS ids that /etc/subuid and /etc/subgid give the user with this
+ * uid (named there by login name or by number). Refuses a user without
+ * such a range, and a range that starts at 0 (that would be host root). */
+int dp_plan_map_user(dp_plan *plan, uid_t uid, dp_error **err);
+/* The lookup itself, in one shadow-format file ("name:first:count" lines):
+ * the first range for 'name' (may be NULL) or 'id' with count >= DP_MAP_IDS. */
+int dp_subid_find(const char *file, const char *name, uint32_t id, uint32_t *first, dp_error **err);
 /* Checks every path and value; opens nothing for writing, mounts nothing. */
 int dp_plan_validate(const dp_plan *plan, dp_error **err);
 

@@ -604,6 +604,81 @@ static void test_validate_creates_nothing(void **state)
 	}
 }
 
+/* --map-user: only as root, and only with a range that neither starts at
+ * host root nor runs past the last id */
+static void test_map_ids(void **state)
+{
+	fixture *f = *state;
+	dp_plan *p = fresh(f);
+
+	p->map_ids = true;
+	p->map_uid_base = 100000;
+	p->map_gid_base = 100000;
+	if (geteuid() != 0) {
+		invalid(p, "needs doppel to run as root");
+		return;
+	}
+	valid(p);
+	g_case = "uid base 0";
+	p->map_uid_base = 0;
+	invalid(p, "cannot start a range");
+	g_case = "gid base 0";
+	p->map_uid_base = 100000;
+	p->map_gid_base = 0;
+	invalid(p, "cannot start a range");
+	g_case = "range past the last id";
+	p->map_gid_base = (gid_t)(UINT32_MAX - DP_MAP_IDS + 1);
+	invalid(p, "cannot start a range");
+	p->map_gid_base = (gid_t)(UINT32_MAX - DP_MAP_IDS);
+	valid(p);
+	g_case = "off";
+	p->map_ids = false;
+	p->map_uid_base = 0;
+	valid(p);
+}
+
+/* shadow's subuid format: owner by name or number, first usable range wins */
+static void test_subid_find(void **state)
+{
+	fixture *f = *state;
+	const char *file = at(f, "subuid");
+	FILE *fp = fopen(file, "we");
+	dp_error *err = NULL;
+	uint32_t first = 0;
+
+	assert_non_null(fp);
+	fputs("# comment\n\n"
+	      "alice:100000:65536\n"
+	      "bob:200000:1000\n"          /* too small: skipped */
+	      "bob:300000:70000\n"
+	      "1234:400000:65536\n"        /* by uid */
+	      "carol:0:65536\n"            /* host root: never */
+	      "erin:4294910000:65536\n"    /* runs past the last id */
+	      "dave:12x:65536\n"           /* malformed */
+	      "alicex:500000:65536\n",
+	      fp);
+	fclose(fp);
+	assert_int_equal(dp_subid_find(file, "alice", 1000, &first, &err), 0);
+	assert_int_equal(first, 100000);
+	assert_int_equal(dp_subid_find(file, "bob", 1001, &first, &err), 0);
+	assert_int_equal(first, 300000);
+	assert_int_equal(dp_subid_find(file, "frank", 1234, &first, &err), 0);
+	assert_int_equal(first, 400000);
+	assert_int_equal(dp_subid_find(file, NULL, 1234, &first, &err), 0);
+	assert_int_equal(dp_subid_find(file, "carol", 1002, &first, &err), 1);
+	assert_int_equal(dp_subid_find(file, "erin", 1003, &first, &err), 1);
+	assert_int_equal(dp_subid_find(file, "nobody", 65534, &first, &err), 1);
+	assert_int_equal(dp_subid_find(file, "alic", 1004, &first, &err), 1);
+	assert_null(err);
+	assert_int_equal(dp_subid_find(file, "dave", 1005, &first, &err), -1);
+	assert_non_null(err);
+	if (!strstr(err->msg, ":9: expected OWNER:FIRST:COUNT"))
+		fail_msg("malformed line not named: %s", err->msg);
+	dp_error_free(&err);
+	assert_int_equal(dp_subid_find(at(f, "no-such-file"), "alice", 1000, &first, &err), 1);
+	assert_null(err);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -626,6 +701,8 @@ int main(void)
 		T(test_hosts_and_ca),
 		T(test_disk),
 		T(test_validate_creates_nothing),
+		T(test_map_ids),
+		T(test_subid_find),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
