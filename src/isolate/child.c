@@ -5,6 +5,8 @@
  * failure is reported to the monitor and ends the run with status 125. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,6 +86,26 @@ static pid_t start_command(dp_child_ctx *ctx, int slave)
 	return pid;
 }
 
+/* A mapped run's init still holds the monitor's credentials (host root,
+ * unmapped in the new namespace, and root's supplementary groups): take the
+ * namespace's own root, so every file it creates is owned by the range and
+ * no host group comes along. Changing ids clears the parent-death signal;
+ * set it again, and end here if the monitor is already gone. */
+static int become_inner_root(dp_child_ctx *ctx, dp_error **err)
+{
+	struct pollfd p = { .fd = ctx->sync_fd, .events = 0 };
+
+	if (setgroups(0, NULL) < 0)
+		return dp_fail_errno(err, "--map-user: drop supplementary groups");
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return dp_fail_errno(err, "--map-user: become the sandbox's root");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return dp_fail_errno(err, "prctl(PR_SET_PDEATHSIG)");
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+		_exit(DP_EXIT_SETUP);
+	return 0;
+}
+
 void dp_child_main(dp_child_ctx *ctx)
 {
 	const dp_plan *plan = ctx->plan;
@@ -95,8 +117,23 @@ void dp_child_main(dp_child_ctx *ctx)
 	/* dies with the monitor; if it is already gone the channel reads EOF */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(DP_EXIT_SETUP);
-	if (dp_proto_recv(ctx->sync_fd, &type, NULL, 0, NULL) < 0 || type != DP_MSG_GO)
-		_exit(DP_EXIT_SETUP);
+	for (;;) {
+		char payload[64];
+		int fd = -1;
+		ssize_t n = dp_proto_recv(ctx->sync_fd, &type, payload, sizeof(payload), &fd);
+		if (n >= 0 && type == DP_MSG_TREE && ctx->mapped) {
+			if (dp_rootfs_take_tree(ctx, payload, (size_t)n, fd, &err) < 0)
+				child_fail(ctx, err);
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (n < 0 || type != DP_MSG_GO)
+			_exit(DP_EXIT_SETUP);
+		break;
+	}
+	if (ctx->mapped && become_inner_root(ctx, &err) < 0)
+		child_fail(ctx, err);
 	/* init stays doppel's image: keep the sandbox from opening /proc/1/exe
 	 * or /proc/1/fd (runc CVE-2019-5736 class). Only now: until the monitor
 	 * wrote our id maps, our /proc files had to stay the caller's. */

@@ -10,6 +10,8 @@
 
 enum {
 	DP_MSG_GO = 'G',     /* monitor -> init: maps written, cgroup joined */
+	DP_MSG_TREE = 'T',   /* monitor -> init, before GO in a mapped run: fd is an
+			      * idmapped host tree, payload says which (rootfs.c) */
 	DP_MSG_ERROR = 'E',  /* init -> monitor: setup failed, payload is the message */
 	DP_MSG_PTY = 'P',    /* init -> monitor: fd is the pty master */
 	DP_MSG_SOCKET = 'S', /* monitor -> init: want a socket; init -> monitor: fd is one */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,9 +61,12 @@ static int write_file(const char *path, const char *text, dp_error **err)
 
 /* Rootless: the one id we own. Root: the first 65536 ids map to themselves,
  * so files keep their owners; the kernel still confines the sandbox's root
- * to its own namespaces (and rootfs.c masks /proc's host-global knobs). */
+ * to its own namespaces (and rootfs.c masks /proc's host-global knobs).
+ * Root with plan->map_ids: the first 65536 ids map to the plan's
+ * subordinate range, and idmapped mounts keep the files' owners. */
 static int write_id_maps(const dp_child_ctx *ctx, pid_t pid, dp_error **err)
 {
+	const dp_plan *plan = ctx->plan;
 	char path[64], map[64];
 
 	if (ctx->rootless) {
@@ -68,6 +74,9 @@ static int write_id_maps(const dp_child_ctx *ctx, pid_t pid, dp_error **err)
 		if (write_file(path, "deny", err) < 0)
 			return -1;
 		snprintf(map, sizeof(map), "%u %u 1\n", ctx->inner_uid, ctx->outer_uid);
+	} else if (ctx->mapped) {
+		/* a subordinate range: nothing inside is a host id of anyone else */
+		snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)plan->map_uid_base, DP_MAP_IDS);
 	} else {
 		snprintf(map, sizeof(map), "0 0 65536\n");
 	}
@@ -76,8 +85,28 @@ static int write_id_maps(const dp_child_ctx *ctx, pid_t pid, dp_error **err)
 		return -1;
 	if (ctx->rootless)
 		snprintf(map, sizeof(map), "%u %u 1\n", ctx->inner_gid, ctx->outer_gid);
+	else if (ctx->mapped)
+		snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)plan->map_gid_base, DP_MAP_IDS);
 	snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
 	return write_file(path, map, err);
+}
+
+/* A mapped sandbox's root is not the owner of the pipes the caller gave as
+ * stdin/stdout/stderr (host root made them), so "> /dev/stdout", which
+ * reopens the pipe, would be refused. Anonymous pipes (never named FIFOs,
+ * never terminals or files) are handed to the range's root; they exist only
+ * as open fds, so no other file changes owner. */
+static int give_stdio_pipes(const dp_plan *plan, dp_error **err)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		struct stat st;
+		struct statfs sf;
+		if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || fstatfs(fd, &sf) < 0 || sf.f_type != PIPEFS_MAGIC)
+			continue;
+		if (fchown(fd, plan->map_uid_base, plan->map_gid_base) < 0)
+			return dp_fail_errno(err, "--map-user: hand the pipe on fd %d to the sandbox's root", fd);
+	}
+	return 0;
 }
 
 static void on_signal(dp_loop *loop, int fd, uint32_t events, void *data)
@@ -182,6 +211,9 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, dp_cgroup *cg, int *exit_s
 
 	if (write_id_maps(ctx, m->init_pid, err) < 0 || dp_cgroup_add(cg, m->init_pid, err) < 0)
 		return -1;
+	if (ctx->mapped && (dp_rootfs_send_trees(m->plan, m->init_pid, m->sync_fd, err) < 0 ||
+			    give_stdio_pipes(m->plan, err) < 0))
+		return -1;
 	if (dp_proto_send(m->sync_fd, go, NULL, 0, -1) < 0)
 		return dp_fail_errno(err, "start sandbox");
 	if (dp_loop_add(m->loop, m->sig_fd, EPOLLIN, on_signal, m) < 0 ||
@@ -229,6 +261,7 @@ int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
 	ctx.outer_uid = geteuid();
 	ctx.outer_gid = getegid();
 	ctx.rootless = ctx.outer_uid != 0;
+	ctx.mapped = !ctx.rootless && plan->map_ids;
 	ctx.inner_uid = plan->keep_uid ? ctx.outer_uid : 0;
 	ctx.inner_gid = plan->keep_uid ? ctx.outer_gid : 0;
 

@@ -10,6 +10,10 @@
 #include "isolate/plan.h"
 #include "util/error.h"
 
+/* rootfs.c: the host trees of a run with mapped ids (plan->map_ids), as the
+ * monitor sent them to init; see dp_rootfs_send_trees. */
+typedef struct dp_host_trees dp_host_trees;
+
 typedef struct dp_child_ctx {
 	const dp_plan *plan;
 	int sync_fd;          /* init's end of the monitor channel */
@@ -18,6 +22,8 @@ typedef struct dp_child_ctx {
 	uid_t inner_uid;      /* what the command runs as inside */
 	gid_t inner_gid;
 	bool rootless;        /* caller is not host root */
+	bool mapped;          /* root, with plan->map_ids: inner ids are a subordinate range */
+	dp_host_trees *trees; /* mapped: what the monitor sent, filled in init */
 } dp_child_ctx;
 
 /* child.c: the first process of the new namespaces (PID 1). Never returns. */
@@ -25,6 +31,17 @@ __attribute__((noreturn)) void dp_child_main(dp_child_ctx *ctx);
 
 /* rootfs.c: builds the new root from the plan and pivots into it. */
 int dp_rootfs_setup(const dp_child_ctx *ctx, dp_error **err);
+
+/* rootfs.c, in the monitor, for a mapped run, once init's id maps are
+ * written: init cannot open the host's root-owned trees, and only host root
+ * may make idmapped mounts of them, so the monitor opens every host tree the
+ * plan mounts, and the system dirs, as detached idmapped mounts (idmapped
+ * through init's own user namespace) and sends them to init (DP_MSG_TREE),
+ * before DP_MSG_GO. */
+int dp_rootfs_send_trees(const dp_plan *plan, pid_t init, int sync_fd, dp_error **err);
+/* rootfs.c, in init: keeps one tree the monitor sent (payload and fd of a
+ * DP_MSG_TREE); the fd is init's from then on, also on failure. */
+int dp_rootfs_take_tree(dp_child_ctx *ctx, const void *payload, size_t len, int fd, dp_error **err);
 
 /* net.c: brings loopback up in the new network namespace. */
 int dp_net_loopback_up(dp_error **err);
