@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,11 @@ static const char usage_text[] =
 	"  --ca-cert FILE                       trust FILE's PEM certificates inside (added to\n"
 	"                                       /etc/ssl/certs/ca-certificates.crt)\n"
 	"process:\n"
-	"  --hostname NAME  --env K=V  --chdir DIR  --tty  --uid (run as yourself, not 0)\n";
+	"  --hostname NAME  --env K=V  --chdir DIR  --tty  --uid (run as yourself, not 0)\n"
+	"identity (root only):\n"
+	"  --map-user USER                      run as USER's subordinate ids (/etc/subuid,\n"
+	"                                       /etc/subgid) instead of host root; files keep\n"
+	"                                       their on-disk owners (idmapped mounts)\n";
 
 #define MAX_BYTES (1ull << 50)
 
@@ -140,6 +145,27 @@ static int read_ca_cert(dp_plan *plan, const char *file, dp_error **err)
 	free(plan->ca_pem);
 	plan->ca_pem = pem;
 	return 0;
+}
+
+/* A login name, or a uid in decimal. */
+static int map_user(dp_plan *plan, const char *user, dp_error **err)
+{
+	struct passwd pw, *found = NULL;
+	char buf[16384];
+	uint64_t uid;
+	int r;
+
+	if (user[0] >= '0' && user[0] <= '9') {
+		if (dp_parse_uint("--map-user", user, 0, UINT32_MAX - 1, &uid, err) < 0)
+			return -1;
+		return dp_plan_map_user(plan, (uid_t)uid, err);
+	}
+	r = getpwnam_r(user, &pw, buf, sizeof(buf), &found);
+	if (r != 0)
+		return dp_fail(err, r, "--map-user %s: look up the user", user);
+	if (found == NULL)
+		return dp_usage(err, "--map-user: no user named '%s'", user);
+	return dp_plan_map_user(plan, found->pw_uid, err);
 }
 
 /* The sockets of --listen stay open, unaccepted, for the whole run. */
@@ -288,6 +314,9 @@ static int parse(dp_plan *plan, int argc, char **argv, dp_error **err)
 			plan->tty = true;
 		} else if (strcmp(a, "--uid") == 0) {
 			plan->keep_uid = true;
+		} else if (strcmp(a, "--map-user") == 0) {
+			if (need(argc, argv, i, 1, err) < 0 || map_user(plan, argv[++i], err) < 0)
+				return -1;
 		} else if (a[0] == '-') {
 			return dp_usage(err, "isolate: unknown option '%s'; see 'doppel isolate --help'", a);
 		} else {
