@@ -139,6 +139,38 @@ char *dp_pgc_build_db(int pid, const char *db)
 	return pg_name_of("doppel_t", p, db, NULL);
 }
 
+/* Tier and database names may both hold '_', so "a_b"+"c" and "a"+"b_c"
+ * would read alike: a subset's name always ends in a short hash of the
+ * exact pair. */
+static char *subset_name(const char *prefix, const char *num, const char *tier, const char *db)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char *pair = xasprintf("%s/%s", tier, db);
+	char *s = xasprintf("%s%s_%s_%s", prefix, num, tier, db), *r;
+
+	crypto_hash_sha256(h, (const unsigned char *)pair, strlen(pair));
+	if (strlen(s) + 7 > NAME_MAX_PG)
+		s[NAME_MAX_PG - 7] = '\0';
+	r = pg_name("%s_%02x%02x%02x", s, h[0], h[1], h[2]);
+	free(pair);
+	free(s);
+	return r;
+}
+
+char *dp_pgc_subset_db(int64_t snap, const char *tier, const char *db)
+{
+	char s[32];
+	snprintf(s, sizeof(s), "%lld", (long long)snap);
+	return subset_name("doppel_u", s, tier, db);
+}
+
+char *dp_pgc_subset_build_db(int pid, const char *tier, const char *db)
+{
+	char p[32];
+	snprintf(p, sizeof(p), "%d", pid);
+	return subset_name("doppel_v", p, tier, db);
+}
+
 char *dp_pgc_ident(const char *name)
 {
 	size_t n = strlen(name), k = 0;

@@ -76,8 +76,12 @@ char *dp_pgc_ident(const char *name);
 /* Database names doppel owns in the cluster, all prefixed "doppel_":
  * doppel_s<ID>_<db> (snapshot templates), doppel_b_<sandbox>_<db> (a
  * sandbox's database, and its role), doppel_c_<sandbox>_<label>_<db>
- * (checkpoints), doppel_t<pid>_<db> (a copy being built by process pid). */
+ * (checkpoints), doppel_t<pid>_<db> (a copy being built by process pid),
+ * doppel_u<ID>_<tier>_<db>_<hash> (a snapshot's subset template for a
+ * `data: subset` tier) and doppel_v<pid>_<tier>_<db>_<hash> (one being built). */
 char *dp_pgc_snapshot_db(int64_t snap, const char *db);
+char *dp_pgc_subset_db(int64_t snap, const char *tier, const char *db);
+char *dp_pgc_subset_build_db(int pid, const char *tier, const char *db);
 char *dp_pgc_sandbox_db(const char *sandbox, const char *db);
 char *dp_pgc_checkpoint_db(const char *sandbox, const char *label, const char *db);
 char *dp_pgc_build_db(int pid, const char *db);

@@ -1,5 +1,6 @@
-/* What postgres.c (connections, catalog, rules, strict check, leak scan)
- * and postgres-clone.c (the copy) share; not for use outside src/data. */
+/* What postgres.c (connections, catalog, rules, strict check, leak scan),
+ * postgres-clone.c (the copy) and postgres-subset.c (subsets) share; not
+ * for use outside src/data. */
 #ifndef DOPPEL_DATA_POSTGRES_INT_H
 #define DOPPEL_DATA_POSTGRES_INT_H
 
@@ -66,5 +67,8 @@ int pgi_resolve(PGconn *c, const char *db, pgi_schema *s, const dp_spec *spec, c
 void pgi_schema_free(pgi_schema *s);
 pgi_table *pgi_table_by_oid(pgi_schema *s, unsigned oid);
 pgi_col *pgi_col_by_name(pgi_table *t, const char *name, bool nocase);
+/* The table a rule's TABLE names: SCHEMA.TABLE, or TABLE in public (exact
+ * first, then without regard to case). */
+pgi_table *pgi_table_by_ref(pgi_schema *s, const char *ref);
 
 #endif

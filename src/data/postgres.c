@@ -374,8 +374,7 @@ static bool same_rule(const dp_mask_rule *a, const dp_mask_rule *b)
 			  ((a->text == NULL && b->text == NULL) || (a->text && b->text && strcmp(a->text, b->text) == 0)));
 }
 
-/* The table a rule's TABLE names: SCHEMA.TABLE, or TABLE in public. */
-static pgi_table *rule_table(pgi_schema *s, const char *ref)
+pgi_table *pgi_table_by_ref(pgi_schema *s, const char *ref)
 {
 	const char *dot = strchr(ref, '.');
 	const char *sch = dot ? ref : "public", *name = dot ? dot + 1 : ref;
@@ -411,7 +410,7 @@ static void col_list(const pgi_table *t, char *list, size_t sz)
 
 static int bind_rule(pgi_schema *s, const dp_spec *spec, const dp_mask_rule *r, dp_error **err)
 {
-	pgi_table *t = rule_table(s, r->table);
+	pgi_table *t = pgi_table_by_ref(s, r->table);
 	pgi_col *c;
 
 	if (t == NULL)
@@ -537,7 +536,7 @@ int pgi_resolve(PGconn *pc, const char *dbname, pgi_schema *s, const dp_spec *sp
 		if (cdot == NULL || (size_t)(cdot - tref) >= sizeof(tname))
 			continue;
 		snprintf(tname, sizeof(tname), "%.*s", (int)(cdot - tref), tref);
-		t = rule_table(s, tname);
+		t = pgi_table_by_ref(s, tname);
 		if (t == NULL)
 			return dp_usage(err, "%s:%d: masking.allow: %s: no table '%s' in database %s", spec->file,
 					spec->allow_lines[i], a, tname, dbs->name);

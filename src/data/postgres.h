@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "data/sqlite.h" /* dp_pii_report, dp_clone_stats, dp_masked_value_fn */
+#include "data/subset.h" /* dp_subset_stats */
 #include "data/transform.h"
 #include "spec/spec.h"
 #include "util/error.h"
@@ -35,6 +36,15 @@ int dp_pg_pii_check(const char *prod_conninfo, const dp_spec *spec, const dp_db_
  * constraints, triggers). Large objects are skipped with a warning. */
 int dp_pg_clone(const char *prod_conninfo, const char *dst_conninfo, const dp_spec *spec, const dp_db_spec *db,
 		const dp_mask_key *key, unsigned jobs, dp_clone_stats *stats, dp_error **err);
+
+/* Cuts tier's subset of db (subset.TIER rules, same semantics as
+ * dp_sqlite_subset) in place: conninfo is a database of doppel's own
+ * cluster, a fresh copy of the snapshot's full masked template, which
+ * loses every row the subset does not keep. Never production. Fails, with
+ * nothing promised about the database, when a rule names no table, a WHERE
+ * does not run, or the result would break a validated foreign key. */
+int dp_pg_subset(const char *conninfo, const dp_spec *spec, const dp_db_spec *db, const char *tier,
+		 dp_subset_stats *st, dp_error **err);
 
 /* Every distinct non-NULL production value of every masked column of db, as
  * text, for the leak scan (same contract as dp_sqlite_masked_values; copy_conninfo,

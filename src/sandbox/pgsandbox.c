@@ -186,7 +186,8 @@ int dp_pgsb_settle(dp_store *st, const dp_sandbox *sb, const char *password, dp_
 	PGconn *conn;
 	int r = 0;
 
-	if (dp_store_snapshot_dbs(st, sb->snapshot, &dbs, &n, err) < 0)
+	/* a subset tier's databases come from the snapshot's subset templates */
+	if (dp_store_tier_dbs(st, sb->snapshot, sb->tier, &dbs, &n, err) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
@@ -531,6 +532,7 @@ static bool expected(dp_store *st, const char *name)
 	/* sandboxes and their checkpoints, over their snapshot's databases */
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT s.name, d.name, c.label FROM sandboxes s JOIN snapshot_databases d ON d.snapshot = s.snapshot"
+			       " AND d.tier = ''"
 			       " LEFT JOIN checkpoints c ON c.sandbox = s.name",
 			       -1, &q, NULL) != SQLITE_OK)
 		return true; /* unsure: keep it */
@@ -642,7 +644,8 @@ int dp_pgsb_check(dp_store *st, bool repair, dp_check_report *rep, dp_error **er
 		PQclear(res);
 	}
 	/* templates the store names must be there */
-	if (sqlite3_prepare_v2(st->db, "SELECT snapshot, name, pgname FROM snapshot_databases", -1, &q, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, "SELECT snapshot, name, pgname, tier FROM snapshot_databases", -1, &q, NULL) ==
+	    SQLITE_OK) {
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			bool exists;
 			char *comment = NULL;
@@ -653,8 +656,10 @@ int dp_pgsb_check(dp_store *st, bool repair, dp_check_report *rep, dp_error **er
 			}
 			free(comment);
 			if (!exists) {
-				printf("problem: snapshot %lld: its PostgreSQL database %s (%s) is missing\n",
+				const char *tier = (const char *)sqlite3_column_text(q, 3);
+				printf("problem: snapshot %lld: its PostgreSQL database %s%s%s (%s) is missing\n",
 				       (long long)sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+				       tier && tier[0] ? ", subset for tier " : "", tier ? tier : "",
 				       (const char *)sqlite3_column_text(q, 2));
 				rep->problems++;
 			}

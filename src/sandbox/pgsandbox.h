@@ -8,7 +8,9 @@
  * what it holds ("doppel sandbox NAME gen N", written last). Whoever holds
  * the sandbox's lock settles the difference (dp_pgsb_settle): a database
  * whose comment is not the sandbox's generation is dropped and made again
- * from the base checkpoint's database or the snapshot's template. So reset
+ * from the base checkpoint's database or the snapshot's template (for a
+ * `data: subset` tier, the snapshot's subset template of that tier when it
+ * has one: dp_store_tier_dbs). So reset
  * commits the store first and then settles; a crash in between is settled
  * by the next run, reset or check. Checkpoint databases are built before
  * the checkpoint's record is committed; what no record names is garbage

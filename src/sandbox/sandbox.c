@@ -314,7 +314,7 @@ static int create_once(dp_store *st, const dp_spec *spec, const char *name, cons
 		goto out;
 	/* its PostgreSQL databases, before the record: unrecorded until then */
 	{
-		dp_sandbox pending = { .name = (char *)name, .snapshot = from, .gen = 1 };
+		dp_sandbox pending = { .name = (char *)name, .tier = (char *)tier, .snapshot = from, .gen = 1 };
 		pgnames = dp_pgsb_names(st, name, from, false, err);
 		if (pgnames == NULL)
 			goto out;

@@ -5,7 +5,11 @@
  * template databases of the store's sandbox cluster (data/pgcluster.h),
  * built as doppel_t<pid>_<db> and renamed doppel_s<id>_<db> in the
  * snapshot's commit, so a crash leaves only databases no record names
- * (`doppel check` drops them). The work itself lives in src/data/. */
+ * (`doppel check` drops them). Subsets for `data: subset` tiers: SQLite's
+ * into the subsets/ layer, PostgreSQL's as templates of their own, cut from
+ * a copy of the full template (doppel_v<pid>_..., renamed doppel_u<id>_...
+ * and recorded with their tier in the same commit). The work itself lives
+ * in src/data/. */
 #include "snapshot/snapshot.h"
 
 #include <errno.h>
@@ -242,6 +246,41 @@ static bool has_pg(const dp_spec *spec)
 	return false;
 }
 
+/* Tier's subset of db: a copy of from (the full masked template just
+ * built), cut down inside the sandbox cluster and made a template. */
+static int pg_subset(PGconn *conn, const dp_pgc *c, const dp_spec *spec, const dp_db_spec *db, const char *tier,
+		     const char *from, int64_t id, dp_sync_result *res, dp_error **err)
+{
+	cleanup_free char *sub = dp_pgc_subset_build_db((int)getpid(), tier, db->name);
+	cleanup_free char *final = dp_pgc_subset_db(id, tier, db->name);
+	cleanup_free char *sid = dp_pgc_ident(sub);
+	cleanup_free char *fid = dp_pgc_ident(from);
+	char *ci;
+	dp_subset_stats ss;
+	int r;
+
+	/* as for the full copy: no record names them and we hold the sync lock */
+	if (dp_pgc_drop_db(conn, final, err) < 0 || dp_pgc_drop_db(conn, sub, err) < 0)
+		return -1;
+	if (dp_pgc_exec(conn, err, "CREATE DATABASE %s TEMPLATE %s%s", sid, fid,
+			c->version >= 150000 ? " STRATEGY FILE_COPY" : "") < 0 ||
+	    dp_pgc_exec(conn, err, "COMMENT ON DATABASE %s IS 'doppel build %d'", sid, (int)getpid()) < 0 ||
+	    dp_pgc_exec(conn, err, "REVOKE CONNECT, TEMPORARY ON DATABASE %s FROM PUBLIC", sid) < 0)
+		return dp_wrap(err, "database %s, tier %s", db->name, tier);
+	ci = dp_pgc_admin_conninfo(c, sub);
+	r = dp_pg_subset(ci, spec, db, tier, &ss, err);
+	sodium_memzero(ci, strlen(ci));
+	free(ci);
+	if (r < 0)
+		return dp_wrap(err, "database %s, tier %s", db->name, tier);
+	if (dp_pgc_exec(conn, err, "ALTER DATABASE %s IS_TEMPLATE true ALLOW_CONNECTIONS false", sid) < 0)
+		return -1;
+	dp_debug("database %s, tier %s: subset keeps %llu of %llu rows in %llu cut tables", db->name, tier,
+		 (unsigned long long)ss.rows, (unsigned long long)ss.rows_before, (unsigned long long)ss.tables);
+	res->subsets++;
+	return 0;
+}
+
 int dp_snapshot_copy_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_sync_result *res, dp_error **err)
 {
 	__attribute__((cleanup(wipe_key))) dp_mask_key key;
@@ -290,6 +329,10 @@ int dp_snapshot_copy_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_sync_r
 		/* sandboxes are made from it; nobody connects to it */
 		if (dp_pgc_exec(conn, err, "ALTER DATABASE %s IS_TEMPLATE true ALLOW_CONNECTIONS false", id_build) < 0)
 			goto out;
+		for (size_t ti = 0; ti < spec->n_tiers; ti++)
+			if (tier_subsets(spec, &spec->tiers[ti], db) &&
+			    pg_subset(conn, &c, spec, db, spec->tiers[ti].name, build, id, res, err) < 0)
+				goto out;
 		res->databases++;
 		res->db_rows += cs.rows;
 		res->db_masked_columns += cs.masked_columns;
@@ -299,6 +342,31 @@ out:
 	PQfinish(conn);
 	dp_pgc_clear(&c);
 	return r;
+}
+
+/* One template into snapshot_databases (tier "" for the full copy), and
+ * renamed from its build name to final. */
+static int record_pg(dp_store *st, PGconn *conn, sqlite3_stmt *ins, int64_t id, const char *tier, const char *db,
+		     const char *build, const char *final, dp_error **err)
+{
+	cleanup_free char *bid = dp_pgc_ident(build);
+	cleanup_free char *fid = dp_pgc_ident(final);
+
+	sqlite3_reset(ins);
+	sqlite3_bind_int64(ins, 1, id);
+	sqlite3_bind_text(ins, 2, tier, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 3, db, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 4, final, -1, SQLITE_STATIC);
+	if (sqlite3_step(ins) != SQLITE_DONE)
+		return dp_store_sql_error(st, "record snapshot database", err);
+	/* renamed before the commit, like the tree: a crash leaves a
+	 * database no record names, never a record without one */
+	if (dp_pgc_exec(conn, err, "ALTER DATABASE %s RENAME TO %s", bid, fid) < 0)
+		return -1;
+	if (tier[0])
+		return dp_pgc_exec(conn, err, "COMMENT ON DATABASE %s IS 'doppel snapshot %lld tier %s'", fid,
+				   (long long)id, tier);
+	return dp_pgc_exec(conn, err, "COMMENT ON DATABASE %s IS 'doppel snapshot %lld'", fid, (long long)id);
 }
 
 int dp_snapshot_commit_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_error **err)
@@ -314,34 +382,31 @@ int dp_snapshot_commit_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_erro
 		return -1;
 	conn = dp_pgc_connect(&c, "postgres", err);
 	if (conn == NULL ||
-	    dp_store_prepare(st, "INSERT INTO snapshot_databases (snapshot, name, pgname) VALUES (?1, ?2, ?3)", &ins, err) < 0)
+	    dp_store_prepare(st, "INSERT INTO snapshot_databases (snapshot, tier, name, pgname) VALUES (?1, ?2, ?3, ?4)",
+			     &ins, err) < 0)
 		goto out;
 	for (size_t i = 0; i < spec->n_dbs; i++) {
 		const dp_db_spec *db = &spec->dbs[i];
 		cleanup_free char *build = NULL;
 		cleanup_free char *final = NULL;
-		cleanup_free char *bid = NULL;
-		cleanup_free char *fid = NULL;
 
 		if (db->postgres == NULL)
 			continue;
 		build = dp_pgc_build_db((int)getpid(), db->name);
 		final = dp_pgc_snapshot_db(id, db->name);
-		bid = dp_pgc_ident(build);
-		fid = dp_pgc_ident(final);
-		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, id);
-		sqlite3_bind_text(ins, 2, db->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 3, final, -1, SQLITE_STATIC);
-		if (sqlite3_step(ins) != SQLITE_DONE) {
-			dp_store_sql_error(st, "record snapshot database", err);
+		if (record_pg(st, conn, ins, id, "", db->name, build, final, err) < 0)
 			goto out;
+		for (size_t ti = 0; ti < spec->n_tiers; ti++) {
+			const char *tier = spec->tiers[ti].name;
+			cleanup_free char *sub = NULL;
+			cleanup_free char *subfinal = NULL;
+			if (!tier_subsets(spec, &spec->tiers[ti], db))
+				continue;
+			sub = dp_pgc_subset_build_db((int)getpid(), tier, db->name);
+			subfinal = dp_pgc_subset_db(id, tier, db->name);
+			if (record_pg(st, conn, ins, id, tier, db->name, sub, subfinal, err) < 0)
+				goto out;
 		}
-		/* renamed before the commit, like the tree: a crash leaves a
-		 * database no record names, never a record without one */
-		if (dp_pgc_exec(conn, err, "ALTER DATABASE %s RENAME TO %s", bid, fid) < 0 ||
-		    dp_pgc_exec(conn, err, "COMMENT ON DATABASE %s IS 'doppel snapshot %lld'", fid, (long long)id) < 0)
-			goto out;
 	}
 	r = 0;
 out:
@@ -370,11 +435,17 @@ void dp_snapshot_abort_pg(dp_store *st, const dp_spec *spec, int64_t id)
 	for (size_t i = 0; conn && i < spec->n_dbs; i++) {
 		if (spec->dbs[i].postgres == NULL)
 			continue;
-		names = realloc(names, (n + 2) * sizeof(char *));
+		names = realloc(names, (n + 2 + 2 * spec->n_tiers) * sizeof(char *));
 		if (names == NULL)
 			abort();
 		names[n++] = dp_pgc_build_db((int)getpid(), spec->dbs[i].name);
 		names[n++] = dp_pgc_snapshot_db(id, spec->dbs[i].name);
+		for (size_t ti = 0; ti < spec->n_tiers; ti++) {
+			if (!tier_subsets(spec, &spec->tiers[ti], &spec->dbs[i]))
+				continue;
+			names[n++] = dp_pgc_subset_build_db((int)getpid(), spec->tiers[ti].name, spec->dbs[i].name);
+			names[n++] = dp_pgc_subset_db(id, spec->tiers[ti].name, spec->dbs[i].name);
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		if (dp_pgc_drop_db(conn, names[i], &e) < 0) {

@@ -76,6 +76,19 @@ static const char *const migrations[] = {
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  seq INTEGER NOT NULL,"
 	"  hash TEXT NOT NULL);",
+	/* 3 -> 4: PostgreSQL subsets (snapshot/databases.c): a snapshot's
+	 * template for a `data: subset` tier sits beside its full copy; tier ''
+	 * is the full copy */
+	"CREATE TABLE snapshot_databases_v4 ("
+	"  snapshot INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,"
+	"  tier TEXT NOT NULL DEFAULT '',"
+	"  name TEXT NOT NULL,"
+	"  pgname TEXT NOT NULL,"
+	"  PRIMARY KEY (snapshot, tier, name)) WITHOUT ROWID;"
+	"INSERT INTO snapshot_databases_v4 (snapshot, tier, name, pgname)"
+	"  SELECT snapshot, '', name, pgname FROM snapshot_databases;"
+	"DROP TABLE snapshot_databases;"
+	"ALTER TABLE snapshot_databases_v4 RENAME TO snapshot_databases;",
 };
 
 int dp_check_name(const char *what, const char *name, dp_error **err)
@@ -358,7 +371,7 @@ void dp_store_snapdbs_free(dp_snapdb *v, size_t n)
 	free(v);
 }
 
-int dp_store_snapshot_dbs(dp_store *st, int64_t snap, dp_snapdb **out, size_t *n, dp_error **err)
+static int read_snapdbs(dp_store *st, int64_t snap, const char *tier, dp_snapdb **out, size_t *n, dp_error **err)
 {
 	sqlite3_stmt *q = NULL;
 	dp_snapdb *v = NULL;
@@ -367,10 +380,16 @@ int dp_store_snapshot_dbs(dp_store *st, int64_t snap, dp_snapdb **out, size_t *n
 
 	*out = NULL;
 	*n = 0;
-	if (dp_store_prepare(st, "SELECT name, pgname FROM snapshot_databases WHERE snapshot = ?1 ORDER BY name", &q,
-			     err) < 0)
+	/* per name: the tier's subset when there is one, else the full copy */
+	if (dp_store_prepare(st,
+			     "SELECT name, pgname FROM snapshot_databases d WHERE snapshot = ?1 AND"
+			     " (tier = ?2 OR (tier = '' AND NOT EXISTS (SELECT 1 FROM snapshot_databases e"
+			     "  WHERE e.snapshot = d.snapshot AND e.name = d.name AND e.tier = ?2)))"
+			     " ORDER BY name",
+			     &q, err) < 0)
 		return -1;
 	sqlite3_bind_int64(q, 1, snap);
+	sqlite3_bind_text(q, 2, tier ? tier : "", -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		dp_snapdb *g = realloc(v, (k + 1) * sizeof(*v));
 		if (g == NULL)
@@ -390,4 +409,14 @@ int dp_store_snapshot_dbs(dp_store *st, int64_t snap, dp_snapdb **out, size_t *n
 	*out = v;
 	*n = k;
 	return 0;
+}
+
+int dp_store_snapshot_dbs(dp_store *st, int64_t snap, dp_snapdb **out, size_t *n, dp_error **err)
+{
+	return read_snapdbs(st, snap, "", out, n, err);
+}
+
+int dp_store_tier_dbs(dp_store *st, int64_t snap, const char *tier, dp_snapdb **out, size_t *n, dp_error **err)
+{
+	return read_snapdbs(st, snap, tier, out, n, err);
 }

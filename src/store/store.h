@@ -28,7 +28,7 @@
 
 #include "util/error.h"
 
-#define DP_STORE_SCHEMA_VERSION 3
+#define DP_STORE_SCHEMA_VERSION 4
 
 typedef struct dp_store {
 	char *root;
@@ -53,13 +53,17 @@ int dp_store_prepare(dp_store *st, const char *sql, sqlite3_stmt **out, dp_error
 int dp_store_sql_error(dp_store *st, const char *what, dp_error **err);
 
 /* A snapshot's PostgreSQL databases (table snapshot_databases): each
- * production.databases name with its template in the sandbox cluster,
+ * production.databases name with its full template in the sandbox cluster,
  * ordered by name. Free with dp_store_snapdbs_free. */
 typedef struct dp_snapdb {
 	char *name;   /* production.databases name */
 	char *pgname; /* its template */
 } dp_snapdb;
 int dp_store_snapshot_dbs(dp_store *st, int64_t snap, dp_snapdb **out, size_t *n, dp_error **err);
+/* The same for a sandbox of tier: a database the snapshot has a subset of
+ * for that tier (tier column of snapshot_databases) names the subset's
+ * template instead. */
+int dp_store_tier_dbs(dp_store *st, int64_t snap, const char *tier, dp_snapdb **out, size_t *n, dp_error **err);
 void dp_store_snapdbs_free(dp_snapdb *v, size_t n);
 
 /* An exclusive, non-blocking lock on a named object; returns the fd holding
