@@ -3,7 +3,6 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "sandbox/sandbox.h"
 
 int cmd_checkpoint(int argc, char **argv, dp_error **err)
 {
@@ -15,7 +14,7 @@ int cmd_checkpoint(int argc, char **argv, dp_error **err)
 		return -1;
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
-	r = dp_sandbox_checkpoint(cli.store, pos[0], pos[1], err);
+	r = dp_ops_checkpoint(&cli.ops, &cli.actor, pos[0], pos[1], err);
 	if (r == 0)
 		printf("sandbox %s: checkpoint %s\n", pos[0], pos[1]);
 	dp_cli_close(&cli);

@@ -1,11 +1,10 @@
 /* `doppel create NAME [--tier T] [--from SNAP]`: a new sandbox on a snapshot
- * (the newest by default), in tier dev by default. */
+ * (the newest by default), in tier dev by default, owned by the caller. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "sandbox/sandbox.h"
 #include "util/parse.h"
 
 int cmd_create(int argc, char **argv, dp_error **err)
@@ -24,9 +23,7 @@ int cmd_create(int argc, char **argv, dp_error **err)
 		return -1;
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
-	if (tier == NULL)
-		tier = dp_spec_tier(cli.spec, "dev") ? "dev" : cli.spec->tiers[0].name;
-	r = dp_sandbox_create(cli.store, cli.spec, name, tier, (int64_t)from, err);
+	r = dp_ops_create(&cli.ops, &cli.actor, name, tier, (int64_t)from, &tier, err);
 	if (r == 0)
 		printf("created sandbox %s (tier %s)\n", name, tier);
 	dp_cli_close(&cli);

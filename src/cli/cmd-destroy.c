@@ -3,7 +3,6 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "sandbox/sandbox.h"
 
 int cmd_destroy(int argc, char **argv, dp_error **err)
 {
@@ -18,7 +17,7 @@ int cmd_destroy(int argc, char **argv, dp_error **err)
 		return -1;
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
-	r = dp_sandbox_destroy(cli.store, name, force, err);
+	r = dp_ops_destroy(&cli.ops, &cli.actor, name, force, err);
 	if (r == 0)
 		printf("destroyed sandbox %s\n", name);
 	dp_cli_close(&cli);

@@ -4,7 +4,6 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "sandbox/sandbox.h"
 
 int cmd_reset(int argc, char **argv, dp_error **err)
 {
@@ -19,7 +18,7 @@ int cmd_reset(int argc, char **argv, dp_error **err)
 		return -1;
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
-	r = dp_sandbox_reset(cli.store, name, label, force, err);
+	r = dp_ops_reset(&cli.ops, &cli.actor, name, label, force, err);
 	if (r == 0)
 		printf("sandbox %s: reset to %s%s\n", name, label ? "checkpoint " : "its snapshot", label ? label : "");
 	dp_cli_close(&cli);

@@ -278,7 +278,7 @@ static void remove_later(dp_store *st, const char *const *rels, size_t n)
 	_exit(0);
 }
 
-static int create_once(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from,
+static int create_once(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from, uid_t owner,
 		       bool *pruned, dp_error **err)
 {
 	cleanup_close int lock = -1;
@@ -337,7 +337,7 @@ static int create_once(dp_store *st, const dp_spec *spec, const char *name, cons
 		goto out_tx;
 	sqlite3_bind_text(ins, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(ins, 2, tier, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(ins, 3, geteuid());
+	sqlite3_bind_int64(ins, 3, (int64_t)owner);
 	sqlite3_bind_int64(ins, 4, from);
 	sqlite3_bind_int64(ins, 5, (int64_t)time(NULL));
 	sqlite3_bind_text(ins, 6, pgpw, -1, SQLITE_STATIC);
@@ -368,13 +368,13 @@ out:
 }
 
 int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from,
-		      dp_error **err)
+		      uid_t owner, dp_error **err)
 {
 	/* "the newest snapshot" moves while a sync prunes: when the one picked
 	 * was pruned before the commit, pick the newest again */
 	for (int attempt = 0;; attempt++) {
 		bool pruned = false;
-		int r = create_once(st, spec, name, tier, from, &pruned, err);
+		int r = create_once(st, spec, name, tier, from, owner, &pruned, err);
 		if (r == 0 || !pruned || from != 0 || attempt == 4)
 			return r;
 		dp_error_free(err);

@@ -30,8 +30,10 @@ typedef struct dp_sandbox {
 int dp_sandbox_get(dp_store *st, const char *name, dp_sandbox *out, dp_error **err);
 void dp_sandbox_clear(dp_sandbox *sb);
 
+/* owner: the uid the sandbox belongs to (the acting user; the policy's
+ * "own sandboxes" means this). */
 int dp_sandbox_create(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from,
-		      dp_error **err);
+		      uid_t owner, dp_error **err);
 int dp_sandbox_destroy(dp_store *st, const char *name, bool force, dp_error **err);
 int dp_sandbox_checkpoint(dp_store *st, const char *name, const char *label, dp_error **err);
 int dp_sandbox_reset(dp_store *st, const char *name, const char *label, bool force, dp_error **err);
