@@ -19,50 +19,41 @@ static void age(char *buf, size_t n, int64_t secs)
 		snprintf(buf, n, "%lldd", (long long)secs / 86400);
 }
 
+static long long num(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
 int cmd_snapshots(int argc, char **argv, dp_error **err)
 {
 	const char *config = NULL;
 	bool json = false;
-	sqlite3_stmt *q = NULL;
-	json_t *arr = NULL;
+	json_t *arr = NULL, *s;
+	size_t i;
 	dp_cli cli;
 	int64_t now = (int64_t)time(NULL);
+	int r;
 
 	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { NULL, NULL, NULL } };
 
 	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--json]", err) < 0 ||
 	    dp_cli_open(config, &cli, err) < 0)
 		return -1;
-	if (dp_store_prepare(cli.store,
-			     "SELECT id, created, files, bytes, (SELECT count(*) FROM sandboxes WHERE snapshot = s.id)"
-			     " FROM snapshots s ORDER BY id",
-			     &q, err) < 0) {
-		dp_cli_close(&cli);
-		return -1;
-	}
-	if (json)
-		arr = json_array();
-	else
-		printf("%-8s %-8s %10s %14s %9s %s\n", "ID", "AGE", "FILES", "BYTES", "SANDBOXES", "");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(q, 0), created = sqlite3_column_int64(q, 1);
-		bool stale = cli.spec->sync_every_s && (uint64_t)(now - created) > cli.spec->sync_every_s;
-		char a[32];
-		age(a, sizeof(a), now - created);
-		if (json)
-			json_array_append_new(arr, json_pack("{sI sI sI sI sI sb}", "id", (json_int_t)id, "created",
-							     (json_int_t)created, "files",
-							     (json_int_t)sqlite3_column_int64(q, 2), "bytes",
-							     (json_int_t)sqlite3_column_int64(q, 3), "sandboxes",
-							     (json_int_t)sqlite3_column_int64(q, 4), "stale", stale));
-		else
-			printf("%-8lld %-8s %10lld %14lld %9lld %s\n", (long long)id, a,
-			       (long long)sqlite3_column_int64(q, 2), (long long)sqlite3_column_int64(q, 3),
-			       (long long)sqlite3_column_int64(q, 4), stale ? "stale: older than sync.every" : "");
-	}
-	sqlite3_finalize(q);
-	if (json)
-		dp_print_json(arr);
+	r = dp_ops_snapshots(&cli.ops, &cli.actor, &arr, err);
 	dp_cli_close(&cli);
+	if (r < 0)
+		return -1;
+	if (json) {
+		dp_print_json(arr);
+		return 0;
+	}
+	printf("%-8s %-8s %10s %14s %9s %s\n", "ID", "AGE", "FILES", "BYTES", "SANDBOXES", "");
+	json_array_foreach(arr, i, s) {
+		char a[32];
+		age(a, sizeof(a), now - num(s, "created"));
+		printf("%-8lld %-8s %10lld %14lld %9lld %s\n", num(s, "id"), a, num(s, "files"), num(s, "bytes"),
+		       num(s, "sandboxes"), json_is_true(json_object_get(s, "stale")) ? "stale: older than sync.every" : "");
+	}
+	json_decref(arr);
 	return 0;
 }

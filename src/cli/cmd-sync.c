@@ -1,11 +1,6 @@
 /* `doppel sync [--verify] [--json]`: take a new snapshot of production. */
 #include <jansson.h>
 #include <stdio.h>
-#include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
-
-#include "util/path.h"
 
 #include "cli/commands.h"
 #include "cli/context.h"
@@ -28,34 +23,25 @@ int cmd_sync(int argc, char **argv, dp_error **err)
 		opts.progress = false;
 	if (dp_cli_open_production(config, &cli, err) < 0)
 		return -1;
-	r = dp_snapshot_sync(cli.store, cli.spec, &opts, &res, err);
-	if (r == 0) {
-		if (json) {
-			dp_print_json(json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sf}", "snapshot", (json_int_t)res.id,
-						"databases", (json_int_t)res.databases, "database_rows",
-						(json_int_t)res.db_rows, "masked_columns", (json_int_t)res.db_masked_columns, "subsets", (json_int_t)res.subsets, "files",
-						(json_int_t)res.files, "dirs", (json_int_t)res.dirs, "bytes",
-						(json_int_t)res.bytes, "copied", (json_int_t)res.copied, "linked",
-						(json_int_t)res.linked, "copied_bytes", (json_int_t)res.copied_bytes,
-						"skipped_special", (json_int_t)res.skipped_special, "pruned",
-						(json_int_t)res.pruned, "seconds", res.seconds));
-		} else {
-			printf("snapshot %lld: %llu files, %llu dirs, %llu bytes (%llu copied, %llu unchanged and shared) in %.2fs\n",
-			       (long long)res.id, (unsigned long long)res.files, (unsigned long long)res.dirs,
-			       (unsigned long long)res.bytes, (unsigned long long)res.copied,
-			       (unsigned long long)res.linked, res.seconds);
-			if (res.databases)
-				printf("%llu database%s copied consistently: %llu rows, %llu masked column%s\n",
-				       (unsigned long long)res.databases, res.databases == 1 ? "" : "s",
-				       (unsigned long long)res.db_rows, (unsigned long long)res.db_masked_columns,
-				       res.db_masked_columns == 1 ? "" : "s");
-			if (res.subsets)
-				printf("%llu subset%s for partial-copy tiers (subset: in %s)\n", (unsigned long long)res.subsets,
-				       res.subsets == 1 ? "" : "s", cli.spec->file);
-			if (res.pruned)
-				printf("pruned %llu old snapshot%s (sync.keep = %u)\n", (unsigned long long)res.pruned,
-				       res.pruned == 1 ? "" : "s", cli.spec->sync_keep);
-		}
+	r = dp_ops_sync(&cli.ops, &cli.actor, &opts, &res, err);
+	if (r == 0 && json) {
+		dp_print_json(dp_ops_sync_json(&res));
+	} else if (r == 0) {
+		printf("snapshot %lld: %llu files, %llu dirs, %llu bytes (%llu copied, %llu unchanged and shared) in %.2fs\n",
+		       (long long)res.id, (unsigned long long)res.files, (unsigned long long)res.dirs,
+		       (unsigned long long)res.bytes, (unsigned long long)res.copied, (unsigned long long)res.linked,
+		       res.seconds);
+		if (res.databases)
+			printf("%llu database%s copied consistently: %llu rows, %llu masked column%s\n",
+			       (unsigned long long)res.databases, res.databases == 1 ? "" : "s",
+			       (unsigned long long)res.db_rows, (unsigned long long)res.db_masked_columns,
+			       res.db_masked_columns == 1 ? "" : "s");
+		if (res.subsets)
+			printf("%llu subset%s for partial-copy tiers (subset: in %s)\n", (unsigned long long)res.subsets,
+			       res.subsets == 1 ? "" : "s", cli.spec->file);
+		if (res.pruned)
+			printf("pruned %llu old snapshot%s (sync.keep = %u)\n", (unsigned long long)res.pruned,
+			       res.pruned == 1 ? "" : "s", cli.spec->sync_keep);
 	}
 	dp_cli_close(&cli);
 	return r < 0 ? -1 : 0;

@@ -81,10 +81,39 @@ int dp_ops_rebase(dp_ops *o, const dp_actor *a, const char *name, bool keep_chan
 		  dp_rebase_result *res, dp_error **err);
 void dp_rebase_result_clear(dp_rebase_result *r);
 
+/* rebase's result as JSON: {sandbox, from, to, keep_changes, conflicts: [path]} */
+json_t *dp_ops_rebase_json(const char *name, bool keep_changes, const dp_rebase_result *res);
+
 /* diff: [{path, change}..., {database, schema: [...]}...], as `diff --json`. */
 int dp_ops_diff(dp_ops *o, const dp_actor *a, const char *name, json_t **out, dp_error **err);
 /* drift: {snapshot, age_seconds, changes: [{path, change}], schema: [{database, schema}]} */
 int dp_ops_drift(dp_ops *o, const dp_actor *a, const char *name, json_t **out, dp_error **err);
+
+/* diff and drift as core results, for a front end that prints them as text;
+ * dp_ops_diff and dp_ops_drift are these and their JSON builder. */
+struct dp_diff_entry;
+struct dp_drift_entry;
+struct dp_pgschema_report;
+typedef struct dp_diff_result {
+	struct dp_diff_entry *files; /* sorted by path */
+	size_t n_files;
+	struct dp_pgschema_report *dbs; /* one per PostgreSQL database */
+	size_t n_dbs;
+} dp_diff_result;
+int dp_ops_diff_result(dp_ops *o, const dp_actor *a, const char *name, dp_diff_result *res, dp_error **err);
+json_t *dp_ops_diff_json(const dp_diff_result *res);
+void dp_diff_result_clear(dp_diff_result *res);
+
+typedef struct dp_drift_result {
+	int64_t snapshot, created, age_seconds; /* the sandbox's snapshot, when it was taken, how long ago */
+	struct dp_drift_entry *files;
+	size_t n_files;
+	struct dp_pgschema_report *dbs;
+	size_t n_dbs;
+} dp_drift_result;
+int dp_ops_drift_result(dp_ops *o, const dp_actor *a, const char *name, dp_drift_result *res, dp_error **err);
+json_t *dp_ops_drift_json(const dp_drift_result *res);
+void dp_drift_result_clear(dp_drift_result *res);
 
 /* run and shell: runs argv in the sandbox with this process's stdin,
  * stdout and stderr (the daemon forks a runner whose stdio is the client's
@@ -94,6 +123,12 @@ int dp_ops_drift(dp_ops *o, const dp_actor *a, const char *name, json_t **out, d
  * exit status when it ends. */
 int dp_ops_run(dp_ops *o, const dp_actor *a, const char *name, const dp_plan *tighten, char **argv, bool tty,
 	       int *status, dp_error **err);
+/* The audit args of a run: {argv, tty}, argv cut to DP_OPS_ARGV_MAX words
+ * of DP_OPS_ARG_MAX bytes each (a cut is marked), bytes that are not UTF-8
+ * shown as '?'. */
+#define DP_OPS_ARGV_MAX 32
+#define DP_OPS_ARG_MAX 256
+json_t *dp_ops_run_args(char **argv, bool tty);
 
 /* audit: records since (unix seconds) as a JSON array; verify. */
 int dp_ops_audit(dp_ops *o, const dp_actor *a, int64_t since, json_t **out, dp_error **err);
