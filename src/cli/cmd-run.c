@@ -2,7 +2,8 @@
  * sandbox. Tier settings apply; options may only tighten them. The sandbox
  * stays locked while the command runs, so reset and destroy wait or --force.
  * A tier with `network: endpoints` gets its API stand-ins for the run, and a
- * sandbox with PostgreSQL databases the sandbox cluster's socket. */
+ * sandbox with PostgreSQL databases the sandbox cluster's socket (all of it
+ * in ops/ops-run.c: dp_ops_run, which also writes the audit records). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,6 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "isolate/isolate.h"
-#include "sandbox/endpoints.h"
-#include "sandbox/pgsandbox.h"
-#include "sandbox/sandbox.h"
 #include "util/parse.h"
 
 #define MAX_BYTES (1ull << 50)
@@ -23,13 +20,11 @@ static int run_common(int argc, char **argv, bool shell, dp_error **err)
 	static char *default_cmd[] = { "/bin/sh", NULL };
 	static char *shell_cmd[] = { "/bin/bash", "-l", NULL };
 	const char *config = NULL, *name = NULL, *v;
-	dp_plan cli_opts, plan;
-	dp_sandbox sb;
+	dp_plan cli_opts;
 	dp_cli cli;
-	int i, lock = -1, status = 0, r = -1;
+	int i, status = 0, r = -1;
 
 	dp_plan_init(&cli_opts);
-	dp_plan_init(&plan);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0) {
@@ -88,33 +83,17 @@ static int run_common(int argc, char **argv, bool shell, dp_error **err)
 	}
 	if (dp_check_name("sandbox name", name, err) < 0 || dp_cli_open(config, &cli, err) < 0)
 		goto out;
-	lock = dp_sandbox_lock_run(cli.store, name, err);
-	if (lock >= 0 && dp_sandbox_get(cli.store, name, &sb, err) == 0) {
-		dp_sandbox_endpoints *eps = NULL;
-		if (dp_sandbox_plan(cli.store, cli.spec, &sb, &cli_opts, &plan, err) == 0 &&
-		    dp_pgsb_plan(cli.store, cli.spec, &sb, &plan, err) == 0 &&
-		    dp_sandbox_endpoints_plan(cli.store, cli.spec, &sb, &plan, &eps, err) == 0) {
-			plan.tty = shell || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && i >= argc);
-			plan.argv = i < argc ? &argv[i] : shell ? (access("/bin/bash", X_OK) == 0 ? shell_cmd : default_cmd)
-								: default_cmd;
-			if (dp_isolate_run(&plan, &status, err) == 0)
-				r = status;
-			/* the stand-ins save their state while the sandbox is still locked */
-			dp_sandbox_endpoints_end(eps);
-		}
-		dp_sandbox_clear(&sb);
-	}
-	if (lock >= 0) {
-		/* the runner is gone: nothing for reset --force to stop */
-		int rc_trunc = ftruncate(lock, 0);
-		(void)rc_trunc;
-		close(lock);
+	{
+		bool tty = shell || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && i >= argc);
+		char **cmd = i < argc ? &argv[i]
+			     : shell  ? (access("/bin/bash", X_OK) == 0 ? shell_cmd : default_cmd)
+				      : default_cmd;
+		if (dp_ops_run(&cli.ops, &cli.actor, name, &cli_opts, cmd, tty, &status, err) == 0)
+			r = status;
 	}
 	dp_cli_close(&cli);
 out:
 	dp_plan_free(&cli_opts);
-	plan.argv = NULL;
-	dp_plan_free(&plan);
 	return r;
 }
 
