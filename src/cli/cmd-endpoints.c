@@ -9,7 +9,9 @@
  * Otherwise the saved state is read (files are replaced whole, so as they
  * are, without a lock a starting run would trip over) or written under the
  * sandbox's lock, so no run starts in between and the next one starts from
- * it. */
+ * it. Reading and changing them is the policy's "endpoints" action on the
+ * sandbox, checked and recorded by the ops frame (dp_ops_begin/end) around
+ * the whole command. */
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -38,6 +40,8 @@
 
 typedef struct ep_ctx {
 	dp_cli cli;
+	dp_ops_guard guard;    /* the ops frame: policy check and audit record */
+	bool guarded;
 	dp_sandbox sb;
 	const dp_endpoint_spec **eps;
 	size_t n;
@@ -529,13 +533,18 @@ static bool answers(const ep_ctx *c)
 
 /* Live (the admin socket answers) or saved; a change to the saved state
  * takes the sandbox's lock, which a run holds for its whole length. */
-static int attach(ep_ctx *c, const char *config, const char *name, bool change, dp_error **err)
+static int attach(ep_ctx *c, const char *config, const char *name, bool change, json_t *args, dp_error **err)
 {
 	char rel[192], lk[96];
 	dp_error *busy = NULL;
 
-	if (dp_cli_open(config, &c->cli, err) < 0)
+	if (dp_cli_open(config, &c->cli, err) < 0) {
+		json_decref(args);
 		return -1;
+	}
+	if (dp_ops_begin(&c->cli.ops, &c->cli.actor, DP_ACT_ENDPOINTS, name, args, &c->guard, err) < 0)
+		return -1;
+	c->guarded = true;
 	if (dp_sandbox_get(c->cli.store, name, &c->sb, err) < 0)
 		return -1;
 	if (dp_sandbox_endpoint_list(c->cli.spec, &c->sb, &c->eps, &c->n, err) < 0)
@@ -583,6 +592,7 @@ int cmd_endpoints(int argc, char **argv, dp_error **err)
 	dp_cli_opt opts[] = { { "--json", &as_json, NULL }, { NULL, NULL, NULL } };
 	ep_ctx c = { .lock = -1, .sandbox_dir = -1 };
 	const char *verb, *host = NULL;
+	json_t *args;
 	size_t idx = 0;
 	int r = -1;
 
@@ -613,7 +623,9 @@ int cmd_endpoints(int argc, char **argv, dp_error **err)
 	}
 	if (host && (check_word("host", host, err) < 0))
 		return -1;
-	if (attach(&c, config, pos[0], verb && verb[0] == 's', err) < 0)
+	args = json_pack("{s:s, s:s?, s:s?, s:s?}", "view", verb ? verb : "stand-ins", "host", host, "scenario",
+			 verb && verb[0] == 's' ? pos[3] : NULL, "state", verb && verb[0] == 's' ? pos[4] : NULL);
+	if (attach(&c, config, pos[0], verb && verb[0] == 's', args, err) < 0)
 		goto out;
 	if (host && find_host(&c, host, &idx, err) < 0)
 		goto out;
@@ -625,6 +637,8 @@ int cmd_endpoints(int argc, char **argv, dp_error **err)
 		printf("%s: scenario %s is now in state %s%s\n", c.eps[idx]->host, pos[3], pos[4],
 		       c.live ? "" : " (from the next run on)");
 out:
+	if (c.guarded)
+		r = dp_ops_end(&c.guard, r, err);
 	if (c.lock >= 0)
 		close(c.lock);
 	if (c.sandbox_dir >= 0)

@@ -2,7 +2,8 @@
  * sandbox PostgreSQL cluster (data/pgcluster.h). Other commands start it
  * on demand and leave it running; stop ends it (tests, upgrades, before
  * removing a store). Needs no doppel.yaml: the store is $DOPPEL_HOME or the
- * default. */
+ * default. Runs inside the ops frame (the policy's tierless "postgres"
+ * action, checked and recorded). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@
 #include "cli/context.h"
 #include "data/pgcluster.h"
 #include "store/store.h"
-#include "util/cleanup.h"
 
 static int status(const char *root, bool json, dp_error **err)
 {
@@ -73,28 +73,33 @@ int cmd_postgres(int argc, char **argv, dp_error **err)
 	bool json = false;
 	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { NULL, NULL, NULL } };
 	const char *config = NULL, *pos[1] = { NULL };
-	cleanup_free char *root = NULL;
+	dp_ops_guard g;
+	dp_cli cli;
 	int r = -1;
 
 	if (dp_cli_parse(argc, argv, opts, &config, pos, 1, 1, "status|start|stop [--json]", err) < 0)
 		return -1;
-	if (dp_store_default_root(&root, err) < 0)
+	if (strcmp(pos[0], "status") != 0 && strcmp(pos[0], "start") != 0 && strcmp(pos[0], "stop") != 0)
+		return dp_usage(err, "postgres: expected status, start or stop, got '%s'", pos[0]);
+	/* the store (its directories, locks/, come with opening it) and its policy */
+	if (dp_cli_open_store(&cli, err) < 0)
 		return -1;
+	if (dp_ops_begin(&cli.ops, &cli.actor, DP_ACT_POSTGRES, NULL, json_pack("{s:s}", "verb", pos[0]), &g, err) < 0) {
+		dp_cli_close(&cli);
+		return -1;
+	}
 	if (strcmp(pos[0], "status") == 0) {
-		r = status(root, json, err);
+		r = status(cli.store->root, json, err);
 	} else if (strcmp(pos[0], "start") == 0) {
-		dp_store *st = NULL;
 		dp_pgc c;
-		/* the store's directories (locks/) come with opening it */
-		if (dp_store_open(root, &st, err) == 0 && dp_pgc_open(root, &c, err) == 0) {
+		if (dp_pgc_open(cli.store->root, &c, err) == 0) {
 			dp_pgc_clear(&c);
 			r = 0;
 		}
-		dp_store_close(st);
-	} else if (strcmp(pos[0], "stop") == 0) {
-		r = dp_pgc_stop(root, err);
 	} else {
-		return dp_usage(err, "postgres: expected status, start or stop, got '%s'", pos[0]);
+		r = dp_pgc_stop(cli.store->root, err);
 	}
+	r = dp_ops_end(&g, r, err);
+	dp_cli_close(&cli);
 	return r;
 }

@@ -9,7 +9,9 @@
  * are the sandbox's database's directory in the store's cluster, read after a
  * CHECKPOINT. Values shorter than --min-length
  * (default 5) and numbers of fewer than 7 digits are not searched: they turn
- * up by chance in any binary file. Exit 1 when anything is found. */
+ * up by chance in any binary file. Exit 1 when anything is found. Runs
+ * inside the ops frame (dp_ops_begin/dp_ops_end: policy check and audit
+ * record) until its core moves under src/ops. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +144,7 @@ int cmd_scan(int argc, char **argv, dp_error **err)
 	dp_sandbox sb = { 0 };
 	dp_pgsb_dir *pgdirs = NULL;
 	size_t n_pgdirs = 0;
+	dp_ops_guard g;
 	dp_cli cli;
 	int r = -1;
 
@@ -154,6 +157,12 @@ int cmd_scan(int argc, char **argv, dp_error **err)
 		return -1;
 	if (dp_check_name("sandbox name", name, err) < 0 || dp_cli_open_production(config, &cli, err) < 0)
 		return -1;
+	/* the policy's word and the audit record around the whole scan */
+	if (dp_ops_begin(&cli.ops, &cli.actor, DP_ACT_SCAN, name, json_pack("{s:I}", "min_length", (json_int_t)p.min_len),
+			 &g, err) < 0) {
+		dp_cli_close(&cli);
+		return -1;
+	}
 	if (dp_sandbox_get(cli.store, name, &sb, err) < 0)
 		goto out;
 	prodfd = dp_path_open_nofollow("production.root", cli.spec->root, O_RDONLY | O_DIRECTORY, err);
@@ -280,6 +289,7 @@ int cmd_scan(int argc, char **argv, dp_error **err)
 	}
 	r = l.n ? 1 : 0;
 out:
+	r = dp_ops_end(&g, r, err);
 	json_decref(l.json);
 	if (lowers)
 		for (char **x = lowers; *x; x++)

@@ -6,7 +6,8 @@
  * (src/sandbox/copyup.c), while the sandbox's run lock keeps every command
  * out of it; production, the snapshot and the checkpoints are only read.
  * Without --seed a random seed is used; the output names it, so the same
- * rows can be made again. */
+ * rows can be made again. Runs inside the ops frame (dp_ops_begin/end:
+ * policy check and audit record) until its core moves under src/ops. */
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -164,6 +165,8 @@ int cmd_synth(int argc, char **argv, dp_error **err)
 	synth_args a = { 0 };
 	dp_sandbox sb = { 0 };
 	cleanup_close int lock = -1;
+	dp_ops_guard g;
+	char seed[24];
 	dp_cli cli;
 	int r = -1;
 
@@ -174,6 +177,13 @@ int cmd_synth(int argc, char **argv, dp_error **err)
 	a.target = pos[1];
 	if (dp_cli_open(config, &cli, err) < 0)
 		return -1;
+	snprintf(seed, sizeof(seed), "%" PRIu64, a.seed);
+	if (dp_ops_begin(&cli.ops, &cli.actor, DP_ACT_SYNTH, a.name,
+			 json_pack("{s:s, s:I, s:s}", "table", a.target, "rows", (json_int_t)a.rows, "seed", seed), &g,
+			 err) < 0) {
+		dp_cli_close(&cli);
+		return -1;
+	}
 	if (parse_target(cli.spec, &a, err) < 0 || (lock = lock_sandbox(cli.store, a.name, err)) < 0 ||
 	    dp_sandbox_get(cli.store, a.name, &sb, err) < 0)
 		goto out;
@@ -187,6 +197,7 @@ int cmd_synth(int argc, char **argv, dp_error **err)
 out:
 	if (lock >= 0 && ftruncate(lock, 0) < 0 && r == 0)
 		r = dp_fail_errno(err, "clear the run lock of %s", a.name);
+	r = dp_ops_end(&g, r, err);
 	dp_sandbox_clear(&sb);
 	dp_cli_close(&cli);
 	return r;

@@ -22,12 +22,9 @@ static bool path_within(const char *inner, const char *outer)
 	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
-static int open_cli(const char *config, dp_cli *cli, bool need_production, bool with_store, dp_error **err)
+/* doppel.yaml, and proof that production.root opens when need_production. */
+static int open_spec(const char *config, dp_cli *cli, bool need_production, dp_error **err)
 {
-	char *root = NULL;
-	int r;
-
-	memset(cli, 0, sizeof(*cli));
 	if (config == NULL)
 		config = getenv("DOPPEL_CONFIG");
 	if (config == NULL || config[0] == '\0')
@@ -36,12 +33,25 @@ static int open_cli(const char *config, dp_cli *cli, bool need_production, bool 
 		return -1;
 	if (need_production) {
 		int fd = dp_path_open_nofollow("production.root", cli->spec->root, O_RDONLY | O_DIRECTORY, err);
-		if (fd < 0) {
-			dp_wrap(err, "%s", cli->spec->file);
-			dp_cli_close(cli);
-			return -1;
-		}
+		if (fd < 0)
+			return dp_wrap(err, "%s", cli->spec->file);
 		close(fd);
+	}
+	return 0;
+}
+
+/* with_spec: open_spec; with_store: the store, its policy and the caller as
+ * actor. */
+static int open_cli(const char *config, dp_cli *cli, bool with_spec, bool need_production, bool with_store,
+		    dp_error **err)
+{
+	char *root = NULL;
+	int r;
+
+	memset(cli, 0, sizeof(*cli));
+	if (with_spec && open_spec(config, cli, need_production, err) < 0) {
+		dp_cli_close(cli);
+		return -1;
 	}
 	if (!with_store)
 		return 0;
@@ -51,7 +61,7 @@ static int open_cli(const char *config, dp_cli *cli, bool need_production, bool 
 	}
 	/* a store inside production would be copied into each snapshot (into
 	 * itself, while being written) and written into production */
-	if (path_within(root, cli->spec->root) || path_within(cli->spec->root, root)) {
+	if (cli->spec && (path_within(root, cli->spec->root) || path_within(cli->spec->root, root))) {
 		dp_usage(err, "%s: production.root %s and the store %s overlap; set DOPPEL_HOME to a directory "
 			      "outside production",
 			 cli->spec->file, cli->spec->root, root);
@@ -74,17 +84,22 @@ static int open_cli(const char *config, dp_cli *cli, bool need_production, bool 
 
 int dp_cli_open(const char *config, dp_cli *cli, dp_error **err)
 {
-	return open_cli(config, cli, false, true, err);
+	return open_cli(config, cli, true, false, true, err);
 }
 
 int dp_cli_open_production(const char *config, dp_cli *cli, dp_error **err)
 {
-	return open_cli(config, cli, true, true, err);
+	return open_cli(config, cli, true, true, true, err);
 }
 
 int dp_cli_open_spec(const char *config, dp_cli *cli, dp_error **err)
 {
-	return open_cli(config, cli, true, false, err);
+	return open_cli(config, cli, true, true, false, err);
+}
+
+int dp_cli_open_store(dp_cli *cli, dp_error **err)
+{
+	return open_cli(NULL, cli, false, false, true, err);
 }
 
 void dp_cli_close(dp_cli *cli)

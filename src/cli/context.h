@@ -27,6 +27,9 @@ int dp_cli_open(const char *config, dp_cli *cli, dp_error **err);
 int dp_cli_open_production(const char *config, dp_cli *cli, dp_error **err);
 /* doppel.yaml and production only, no store (cli->store stays NULL). */
 int dp_cli_open_spec(const char *config, dp_cli *cli, dp_error **err);
+/* The store ($DOPPEL_HOME or the default) with its policy, no doppel.yaml
+ * (cli->spec stays NULL): for plumbing on the store itself. */
+int dp_cli_open_store(dp_cli *cli, dp_error **err);
 void dp_cli_close(dp_cli *cli);
 
 /* One option of a subcommand: a flag (value NULL) or an option with a value. */
