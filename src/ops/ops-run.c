@@ -71,6 +71,8 @@ int dp_ops_run(dp_ops *o, const dp_actor *a, const char *name, const dp_plan *ti
 	*status = 0;
 	if (dp_ops_begin(o, a, DP_ACT_RUN, name, dp_ops_run_args(argv, tty), &g, err) < 0)
 		return -1;
+	if (argv == NULL || argv[0] == NULL)
+		return dp_ops_end(&g, dp_usage(err, "run %s: expected a command", name), err);
 	dp_plan_init(&plan);
 	/* the sandbox as it is under the lock (a reset may have come between) */
 	lock = dp_sandbox_lock_run(o->store, name, err);

@@ -16,8 +16,10 @@ int dp_ops_create(dp_ops *o, const dp_actor *a, const char *name, const char *ti
 	dp_ops_guard g;
 	json_t *args;
 
-	if (tier == NULL)
-		tier = dp_spec_tier(o->spec, "dev") ? "dev" : o->spec->tiers[0].name;
+	if (tier == NULL && (dp_spec_tier(o->spec, "dev") || o->spec->n_tiers == 0))
+		tier = "dev";
+	else if (tier == NULL)
+		tier = o->spec->tiers[0].name;
 	known = dp_spec_tier(o->spec, tier);
 	if (known)
 		tier = known->name;
