@@ -120,9 +120,10 @@ write_config() {
 }
 
 # A listing of the store (paths, types, sizes) to prove a command changed nothing.
+# The audit log is left out: it records every call, refused ones too.
 store_listing() {
 	if [ -e "$DOPPEL_HOME" ]; then
-		(cd "$DOPPEL_HOME" && find . -printf '%p %y %s\n' | LC_ALL=C sort)
+		(cd "$DOPPEL_HOME" && find . ! -path ./audit.log -printf '%p %y %s\n' | LC_ALL=C sort)
 	else
 		echo "(no store)"
 	fi
