@@ -1,6 +1,7 @@
 #!/bin/sh
 # The audit log through the real doppel binary: every call appends one
-# record (reading and verifying the log included); `doppel audit` shows them
+# record (sandbox actions, a run at its start and its end, reading and
+# verifying the log included); `doppel audit` shows them
 # as a table and as JSON and filters them with --since (unix seconds,
 # ISO-8601, ages; nonsense refused with exit 2 and no record); a denied call
 # is recorded with its reason; the log is 0600; concurrent callers leave one
@@ -68,6 +69,41 @@ r=$(tail -n 1 "$LOG" | json '[j["seq"], j["action"], j["result"], j["message"], 
 d audit | tail -n 1 | grep -Eq " audit +- +denied: $ME may not audit: role developer lacks audit\$" ||
 	fail "the table does not show the denial with its reason: $(d audit | tail -n 2)"
 pass "denied reads and verifies are refused and recorded with the reason"
+
+# --- sandbox actions: one record each (run: at its start and its end), in order ----
+n=$(lines "$LOG")
+run_ok "sync" d sync >/dev/null
+run_ok "create" d create box --tier dev >/dev/null
+run_ok "run" d run box -- /bin/true
+d run box -- /bin/sh -c 'exit 3'
+[ $? = 3 ] || fail "run's exit status 3 did not come through"
+run_ok "checkpoint" d checkpoint box one >/dev/null
+run_ok "reset" d reset box --to one >/dev/null
+d create box --tier dev >/dev/null 2>&1 && fail "a second sandbox named box was created"
+run_ok "destroy" d destroy box >/dev/null
+tail -n +"$((n + 1))" "$LOG" | python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    a = r.get("args", {})
+    extra = " ".join("%s=%s" % (k, json.dumps(a[k])) for k in ("argv", "exit_status", "tier", "label", "to") if k in a)
+    print(r["action"], r.get("target", "-"), r["result"], extra)' >"$T/got"
+cat >"$T/want" <<EOT
+sync - ok 
+create dev/box ok tier="dev"
+run dev/box ok argv=["/bin/true"]
+run dev/box ok argv=["/bin/true"] exit_status=0
+run dev/box ok argv=["/bin/sh", "-c", "exit 3"]
+run dev/box ok argv=["/bin/sh", "-c", "exit 3"] exit_status=3
+checkpoint dev/box ok label="one"
+reset dev/box ok to="one"
+create dev/box failed tier="dev"
+destroy dev/box ok 
+EOT
+diff -u "$T/want" "$T/got" >"$T/diff" || fail "sandbox actions in the log differ: $(cat "$T/diff")"
+tail -n 2 "$LOG" | head -n 1 | json 'j["message"]' | grep -q "box" || fail "the failed create's record has no reason"
+run_ok "verify after sandbox actions" d audit verify >/dev/null
+pass "sync, create, run (start and end), checkpoint, reset, a failed create and destroy are recorded in order"
 
 # --- --since ------------------------------------------------------------------------
 n=$(lines "$LOG")
