@@ -216,17 +216,17 @@ static int show_verdict(json_t *v, bool json)
 
 static int audit_verify(int argc, char **argv, dp_error **err)
 {
-	const char *config = NULL, *host = NULL;
+	const char *config = NULL;
 	bool json = false;
 	dp_audit_verdict v;
 	dp_remote *rem = NULL;
 	json_t *j = NULL;
 	dp_cli cli;
 	int r;
-	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { "--host", NULL, &host }, { NULL, NULL, NULL } };
+	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { NULL, NULL, NULL } };
 
 	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--json] [--host HOST]", err) < 0 ||
-	    dp_remote_open(host, &rem, err) < 0)
+	    dp_cli_remote(&rem, err) < 0)
 		return -1;
 	if (rem) {
 		r = dp_remote_call(rem, "GET", "/v1/audit/verify", NULL, &j, err);
@@ -254,7 +254,7 @@ static int audit_verify(int argc, char **argv, dp_error **err)
 
 int cmd_audit(int argc, char **argv, dp_error **err)
 {
-	const char *config = NULL, *since_s = NULL, *host = NULL;
+	const char *config = NULL, *since_s = NULL;
 	bool json = false;
 	int64_t since = 0;
 	json_t *recs = NULL;
@@ -263,7 +263,6 @@ int cmd_audit(int argc, char **argv, dp_error **err)
 	int r;
 	const dp_cli_opt opts[] = { { "--json", &json, NULL },
 				    { "--since", NULL, &since_s },
-				    { "--host", NULL, &host },
 				    { NULL, NULL, NULL } };
 
 	if (argc > 1 && strcmp(argv[1], "verify") == 0) {
@@ -273,7 +272,7 @@ int cmd_audit(int argc, char **argv, dp_error **err)
 	}
 	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--since WHEN] [--json] [--host HOST], or verify", err) <
 		    0 ||
-	    (since_s && parse_when(since_s, (int64_t)time(NULL), &since, err) < 0) || dp_remote_open(host, &rem, err) < 0)
+	    (since_s && parse_when(since_s, (int64_t)time(NULL), &since, err) < 0) || dp_cli_remote(&rem, err) < 0)
 		return -1;
 	if (rem) {
 		char path[64];

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/remote.h"
 
 static long long num(json_t *o, const char *key)
 {
@@ -23,17 +24,29 @@ int cmd_ls(int argc, char **argv, dp_error **err)
 	bool json = false;
 	json_t *arr = NULL, *s;
 	size_t i;
+	dp_remote *rem = NULL;
 	dp_cli cli;
 	int64_t now = (int64_t)time(NULL);
 	int r;
 
 	const dp_cli_opt opts[] = { { "--json", &json, NULL }, { NULL, NULL, NULL } };
 
-	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--json]", err) < 0 ||
-	    dp_cli_open(config, &cli, err) < 0)
+	if (dp_cli_parse(argc, argv, opts, &config, NULL, 0, 0, "[--json] [--host HOST]", err) < 0 ||
+	    dp_cli_remote(&rem, err) < 0)
 		return -1;
-	r = dp_ops_list(&cli.ops, &cli.actor, &arr, err);
-	dp_cli_close(&cli);
+	if (rem) {
+		r = dp_remote_call(rem, "GET", "/v1/sandboxes", NULL, &arr, err);
+		dp_remote_close(rem);
+		if (r == 0 && !json_is_array(arr)) {
+			json_decref(arr);
+			return dp_fail(err, 0, "ls: the daemon's answer is not a list");
+		}
+	} else {
+		if (dp_cli_open(config, &cli, err) < 0)
+			return -1;
+		r = dp_ops_list(&cli.ops, &cli.actor, &arr, err);
+		dp_cli_close(&cli);
+	}
 	if (r < 0)
 		return -1;
 	if (json) {

@@ -1,6 +1,7 @@
 /* Shared start-up of the porcelain subcommands; see context.h. */
 #include "cli/context.h"
 
+#include "cli/remote.h"
 #include "util/path.h"
 
 #include <fcntl.h>
@@ -125,6 +126,13 @@ int dp_cli_parse(int argc, char **argv, const dp_cli_opt *opts, const char **con
 				return -1;
 			continue;
 		}
+		if (strcmp(a, "--host") == 0) {
+			const char *h = NULL;
+			if (dp_opt_value(argc, argv, &i, &h, err) < 0)
+				return -1;
+			dp_cli_set_host(h);
+			continue;
+		}
 		for (const dp_cli_opt *k = opts; k && k->name; k++)
 			if (strcmp(a, k->name) == 0)
 				o = k;
@@ -144,6 +152,24 @@ int dp_cli_parse(int argc, char **argv, const dp_cli_opt *opts, const char **con
 	return 0;
 }
 
+/* One process runs one command: its --host is process state like argv. */
+static const char *cli_host;
+
+const char *dp_cli_host(void)
+{
+	return cli_host;
+}
+
+void dp_cli_set_host(const char *host)
+{
+	cli_host = host;
+}
+
+int dp_cli_remote(struct dp_remote **out, dp_error **err)
+{
+	return dp_remote_open(cli_host, out, err);
+}
+
 bool dp_opt_is(const char *arg, const char *name)
 {
 	return strcmp(arg, name) == 0;
@@ -155,6 +181,36 @@ int dp_opt_value(int argc, char **argv, int *i, const char **out, dp_error **err
 		return dp_usage(err, "%s: expected a value", argv[*i]);
 	*out = argv[++*i];
 	return 0;
+}
+
+/* The letter of a change word: added, modified, deleted/removed, replaced. */
+static char change_letter(const char *w)
+{
+	if (w == NULL)
+		return '?';
+	if (strcmp(w, "deleted") == 0 || strcmp(w, "removed") == 0)
+		return 'D';
+	return (char)(w[0] >= 'a' && w[0] <= 'z' ? w[0] - 'a' + 'A' : '?');
+}
+
+void dp_print_change(const char *db, void *change)
+{
+	json_t *c = change;
+	const char *k = json_string_value(json_object_get(c, "change"));
+	const char *what = json_string_value(json_object_get(c, "object"));
+	const char *name = json_string_value(json_object_get(c, "name"));
+	const char *attr = json_string_value(json_object_get(c, "attribute"));
+	const char *old = json_string_value(json_object_get(c, "old"));
+	const char *new = json_string_value(json_object_get(c, "new"));
+
+	if (db == NULL)
+		printf("%c %s\n", change_letter(k), json_string_value(json_object_get(c, "path")) ?: "?");
+	else if (change_letter(k) == 'M')
+		printf("M %s %s.%s: %s %s -> %s\n", what ?: "?", db, name ?: "?", attr ?: "?", old ?: "none", new ?: "none");
+	else if (old || new)
+		printf("%c %s %s.%s: %s\n", change_letter(k), what ?: "?", db, name ?: "?", old ? old : new);
+	else
+		printf("%c %s %s.%s\n", change_letter(k), what ?: "?", db, name ?: "?");
 }
 
 void dp_print_json(void *v)

@@ -46,9 +46,22 @@ typedef struct dp_cli_opt {
 int dp_cli_parse(int argc, char **argv, const dp_cli_opt *opts, const char **config, const char **pos, int min_pos,
 		 int max_pos, const char *usage, dp_error **err);
 
+/* --host HOST, taken by dp_cli_parse for every porcelain command (and by
+ * the commands that parse by hand): where doppeld is, or "local". */
+const char *dp_cli_host(void);
+void dp_cli_set_host(const char *host);
+/* Remote mode (cli/remote.h) per --host, $DOPPEL_HOST and the system
+ * socket; *out is NULL in local mode. */
+struct dp_remote;
+int dp_cli_remote(struct dp_remote **out, dp_error **err);
+
 /* Option helpers for the subcommands that parse by hand. */
 bool dp_opt_is(const char *arg, const char *name);
 int dp_opt_value(int argc, char **argv, int *i, const char **out, dp_error **err);
 void dp_print_json(void *json_value); /* a json_t *, printed and freed */
+/* A line for a change in `diff`/`drift` JSON: {path, change} prints as
+ * "K path"; a schema change of database db (data/pgschema.h's JSON) as
+ * dp_pgschema_line prints it. The same text local and remote. */
+void dp_print_change(const char *db, void *change);
 
 #endif

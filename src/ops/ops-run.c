@@ -79,6 +79,9 @@ int dp_ops_run(dp_ops *o, const dp_actor *a, const char *name, const dp_plan *ti
 	if (lock >= 0 && dp_sandbox_get(o->store, name, &sb, err) == 0 &&
 	    dp_sandbox_plan(o->store, o->spec, &sb, tighten, &plan, err) == 0 &&
 	    dp_pgsb_plan(o->store, o->spec, &sb, &plan, err) == 0 &&
+	    /* run by root for someone else (doppeld's runner): that user's
+	     * subordinate ids, never host root (isolate/plan.h) */
+	    (geteuid() != 0 || a->uid == 0 || dp_plan_map_user(&plan, a->uid, err) == 0) &&
 	    dp_sandbox_endpoints_plan(o->store, o->spec, &sb, &plan, &eps, err) == 0) {
 		plan.tty = tty;
 		plan.argv = argv;
