@@ -102,15 +102,16 @@ static int list_json(dp_ops *o, const dp_actor *a, json_t **out, dp_error **err)
 		uid_t owner = (uid_t)sqlite3_column_int64(q, 2);
 		dp_target t = { .tier = tier, .sandbox = name, .owner = owner };
 		dp_error *hidden = NULL;
-		struct passwd *pw;
-		char rel[256], ownbuf[32];
+		struct passwd pwbuf, *pw = NULL;
+		char rel[256], ownbuf[32], pwtext[4096];
 		int64_t size;
 
 		if (dp_policy_check(o->policy, a, DP_ACT_LIST, &t, &hidden) < 0) {
 			dp_error_free(&hidden);
 			continue;
 		}
-		pw = getpwuid(owner);
+		/* doppeld lists from several threads at once */
+		pw = getpwuid_r(owner, &pwbuf, pwtext, sizeof(pwtext), &pw) == 0 ? pw : NULL;
 		snprintf(rel, sizeof(rel), "sandboxes/%s/%s", name, (const char *)sqlite3_column_text(q, 5));
 		size = dp_tree_usage_at(o->store->rootfd, rel);
 		snprintf(ownbuf, sizeof(ownbuf), "%u", (unsigned)owner);

@@ -213,9 +213,14 @@ int dp_token_revoke(dp_store *st, const char *name, uid_t only_uid, dp_error **e
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE)
 		return dp_store_sql_error(st, "revoke token", err);
-	if (sqlite3_changes(st->db) == 0)
-		return only_uid == (uid_t)-1 ? dp_usage(err, "token %s not found", name)
-					     : dp_usage(err, "token %s not found among your tokens", name);
+	if (sqlite3_changes(st->db) == 0) {
+		if (only_uid == (uid_t)-1)
+			dp_usage(err, "token %s not found", name);
+		else
+			dp_usage(err, "token %s not found among your tokens", name);
+		(*err)->errnum = ENOENT; /* the daemon answers 404 */
+		return -1;
+	}
 	return 0;
 }
 

@@ -297,7 +297,8 @@ static int create_once(dp_store *st, const dp_spec *spec, const char *name, cons
 	if (from == 0)
 		return dp_usage(err, "no snapshot yet; run 'doppel sync' first");
 	if (!snapshot_exists(st, from))
-		return dp_usage(err, "--from %lld: no such snapshot; see 'doppel snapshots'", (long long)from);
+		return dp_usage(err, "--from %lld: no such snapshot; see 'doppel snapshots'", (long long)from),
+		       (*err)->errnum = ENOENT, -1; /* the daemon answers 404 */
 	lock = lock_sandbox(st, name, err);
 	if (lock < 0)
 		return -1;
@@ -490,7 +491,7 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 		return -1;
 	if (base && !checkpoint_exists(st, name, base)) {
 		dp_sandbox_clear(&sb);
-		return dp_usage(err, "sandbox %s has no checkpoint '%s'", name, base);
+		return dp_usage(err, "sandbox %s has no checkpoint '%s'", name, base), (*err)->errnum = ENOENT, -1;
 	}
 	if (freeze_as && checkpoint_exists(st, name, freeze_as)) {
 		dp_sandbox_clear(&sb);
