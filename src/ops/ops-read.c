@@ -133,10 +133,14 @@ static int list_json(dp_ops *o, const dp_actor *a, json_t **out, dp_error **err)
 
 int dp_ops_list(dp_ops *o, const dp_actor *a, json_t **out, dp_error **err)
 {
-	/* no check of its own: what may be seen is decided per sandbox */
-	dp_ops_guard g = { .ops = o, .actor = a, .action = DP_ACT_LIST };
+	/* list on some tier, else nothing at all (deny by default, with the
+	 * reason); what may be seen is then decided per sandbox */
+	dp_target t = { 0 };
+	dp_ops_guard g;
 
 	*out = NULL;
+	if (dp_ops_begin_target(o, a, DP_ACT_LIST, &t, NULL, &g, err) < 0)
+		return -1;
 	return dp_ops_end(&g, list_json(o, a, out, err), err);
 }
 

@@ -15,7 +15,7 @@ CLIENTS=${DOPPEL_LOAD_CLIENTS:-200}
 SECONDS_=${DOPPEL_LOAD_SECONDS:-20}
 
 DEV="dpl$$"
-useradd -M -N -s /usr/sbin/nologin "$DEV" || fail "useradd $DEV"
+make_user "$DEV"
 DAEMON_PID=
 cleanup_load() {
 	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null

@@ -22,7 +22,7 @@ USERS=""
 for r in $ROLES nobody; do
 	u="dpm$$-$r"
 	u=$(printf '%s' "$u" | cut -c1-31)
-	useradd -M -N -s /usr/sbin/nologin "$u" || fail "useradd $u"
+	make_user "$u"
 	USERS="$USERS $u"
 	eval "U_$r=$u"
 done
@@ -70,9 +70,9 @@ api() {
 	shift 3
 	if [ $# -gt 0 ]; then
 		runuser -u "$_u" -- curl -s --unix-socket "$SOCK" -X "$_m" -H 'Content-Type: application/json' \
-			-d "$1" -o /dev/stdout -w ' %{http_code}' "http://d$_p"
+			-d "$1" -w ' %{http_code}' "http://d$_p"
 	else
-		runuser -u "$_u" -- curl -s --unix-socket "$SOCK" -X "$_m" -o /dev/stdout -w ' %{http_code}' "http://d$_p"
+		runuser -u "$_u" -- curl -s --unix-socket "$SOCK" -X "$_m" -w ' %{http_code}' "http://d$_p"
 	fi
 }
 

@@ -47,3 +47,26 @@ production_hash() { (cd "$P" && find . -printf '%p %m %s %T@\n' | sort && find .
 check_production_unchanged() {
 	[ "$(production_hash)" = "$PROD_HASH" ] || fail "production tree changed"
 }
+
+# make_user NAME: a Unix user for a test (no home, no login), with a
+# subordinate id range, which doppeld's runs for that user need
+# (/etc/subuid, /etc/subgid). useradd and usermod take the shadow locks that
+# other suites may hold, so they are retried. Remove with userdel NAME.
+make_user() {
+	_mu_try() {
+		_i=0
+		until "$@" >"$T/.make_user.err" 2>&1; do
+			_i=$((_i + 1))
+			[ $_i -lt 50 ] || fail "$*: $(cat "$T/.make_user.err")"
+			sleep 0.2
+		done
+	}
+	id "$1" >/dev/null 2>&1 && _mu_try userdel "$1"
+	_mu_try useradd --no-create-home --no-user-group --shell /usr/sbin/nologin "$1"
+	_mu_range() { awk -F: -v u="$1" '$1 == u && $3 >= 65536 { print $2; exit }' "$2" 2>/dev/null; }
+	if [ -z "$(_mu_range "$1" /etc/subuid)" ] || [ -z "$(_mu_range "$1" /etc/subgid)" ]; then
+		_next=$(cat /etc/subuid /etc/subgid 2>/dev/null |
+			awk -F: 'BEGIN { m = 100000 } $2 + $3 > m { m = $2 + $3 } END { print m }')
+		_mu_try usermod --add-subuids "$_next-$((_next + 65535))" --add-subgids "$_next-$((_next + 65535))" "$1"
+	fi
+}
