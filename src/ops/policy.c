@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/suggest.h"
+#include "util/yamldiag.h"
 
 /* Limits on a hostile or broken file; real ones are far below. */
 #define MAX_FILE_BYTES (1 << 20)
@@ -895,21 +896,7 @@ static int load_root(ctx *c, struct fy_node *root)
 	return 0;
 }
 
-/* libfyaml reports syntax errors through this; keep the first one. */
-static void capture_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-	char *first = user;
-	(void)diag;
-
-	if (first[0] != '\0')
-		return;
-	if (len >= 511)
-		len = 511;
-	memcpy(first, buf, len);
-	first[len] = '\0';
-	first[strcspn(first, "\n")] = '\0';
-}
-
+/* Only whitespace and comments (libfyaml then reports an internal error). */
 static bool blank(const char *s, size_t n)
 {
 	bool comment = false;
@@ -985,8 +972,7 @@ static int yaml_error(const char *file, const char *diag, dp_error **err)
 
 int dp_policy_load(const char *path, dp_policy **out, dp_error **err)
 {
-	char first_error[512] = "";
-	struct fy_diag_cfg dcfg;
+	char first_error[DP_YAML_DIAG_MAX] = "";
 	struct fy_diag *diag;
 	struct fy_parse_cfg pcfg = {
 		/* duplicates are found by the loader: libfyaml's check is quadratic */
@@ -1003,18 +989,7 @@ int dp_policy_load(const char *path, dp_policy **out, dp_error **err)
 	if (blank(text, len))
 		return dp_usage(err, "%s: empty; expected 'version: 1' and users, groups or tokens (see docs/access.md)",
 				path);
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = capture_diag;
-	dcfg.user = first_error;
-	dcfg.level = FYET_ERROR;
-	dcfg.colorize = false;
-	dcfg.show_source = false;
-	dcfg.show_position = true;
-	dcfg.show_type = false;
-	dcfg.show_module = false;
-	dcfg.position_width = 0;
-	diag = fy_diag_create(&dcfg);
+	diag = dp_yaml_diag_new(first_error);
 	if (diag == NULL)
 		return dp_fail(err, ENOMEM, "%s: yaml diagnostics", path);
 	pcfg.diag = diag;

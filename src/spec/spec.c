@@ -19,6 +19,7 @@
 #include "util/parse.h"
 #include "util/path.h"
 #include "util/suggest.h"
+#include "util/yamldiag.h"
 
 #define MAX_BYTES (1ull << 50)
 
@@ -1160,21 +1161,6 @@ static int load_root(ctx *c, struct fy_node *root, dp_spec *s)
 	return check_refs(c, s);
 }
 
-/* libfyaml reports syntax errors through this; keep the first one. */
-static void capture_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-	char *first = user;
-	(void)diag;
-
-	if (first[0] != '\0')
-		return;
-	if (len >= 511)
-		len = 511;
-	memcpy(first, buf, len);
-	first[len] = '\0';
-	first[strcspn(first, "\n")] = '\0';
-}
-
 /* Blank lines and comments only (libfyaml then reports an internal error). */
 static bool only_comments(const char *file)
 {
@@ -1198,8 +1184,7 @@ static bool only_comments(const char *file)
 
 int dp_spec_load(const char *file, dp_spec **out, dp_error **err)
 {
-	char first_error[512] = "";
-	struct fy_diag_cfg dcfg;
+	char first_error[DP_YAML_DIAG_MAX] = "";
 	struct fy_diag *diag;
 	struct fy_parse_cfg pcfg = { .flags = FYPCF_QUIET | FYPCF_DEFAULT_DOC };
 	struct fy_document *doc;
@@ -1218,18 +1203,7 @@ int dp_spec_load(const char *file, dp_spec **out, dp_error **err)
 		return dp_usage(err, "%s: the file is empty; expected 'version: 1' and a production section", file);
 	}
 	fclose(probe);
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = capture_diag;
-	dcfg.user = first_error;
-	dcfg.level = FYET_ERROR;
-	dcfg.colorize = false;
-	dcfg.show_source = false;
-	dcfg.show_position = true;
-	dcfg.show_type = false;
-	dcfg.show_module = false;
-	dcfg.position_width = 0;
-	diag = fy_diag_create(&dcfg);
+	diag = dp_yaml_diag_new(first_error);
 	if (diag == NULL)
 		return dp_fail(err, ENOMEM, "%s: yaml diagnostics", file);
 	pcfg.diag = diag;
