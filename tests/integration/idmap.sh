@@ -29,6 +29,10 @@ retry() {
 		sleep 0.2
 	done
 }
+# usermod --add-subuids needs the files; a minimal image may lack them
+for f in /etc/subuid /etc/subgid; do
+	[ -e "$f" ] || { : >"$f" && chmod 644 "$f"; } || fail "cannot create $f"
+done
 id "$U" >/dev/null 2>&1 && retry userdel "$U"
 retry useradd --no-create-home --shell /usr/sbin/nologin "$U"
 range() { awk -F: -v u="$U" '$1 == u && $3 >= 65536 { print $2; exit }' "$1"; }

@@ -61,6 +61,11 @@ make_user() {
 			sleep 0.2
 		done
 	}
+	# usermod --add-subuids needs the files; Debian's passwd makes them, a
+	# minimal image may not have
+	for _f in /etc/subuid /etc/subgid; do
+		[ -e "$_f" ] || { : >"$_f" && chmod 644 "$_f"; } || fail "cannot create $_f"
+	done
 	id "$1" >/dev/null 2>&1 && _mu_try userdel "$1"
 	_mu_try useradd --no-create-home --no-user-group --shell /usr/sbin/nologin "$1"
 	_mu_range() { awk -F: -v u="$1" '$1 == u && $3 >= 65536 { print $2; exit }' "$2" 2>/dev/null; }
