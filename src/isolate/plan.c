@@ -65,23 +65,6 @@ static char *xstrdup(const char *s)
 	return r;
 }
 
-/* "//proc/" and "/proc" are one place: collapse repeated slashes and drop a
- * trailing one, so reserved destinations cannot be dodged by spelling. */
-static char *normalize_dst(const char *s)
-{
-	char *r = xstrdup(s), *w = r;
-
-	if (r == NULL)
-		return NULL;
-	for (const char *p = s; *p; p++)
-		if (!(*p == '/' && w > r && w[-1] == '/'))
-			*w++ = *p;
-	*w = '\0';
-	if (w - r > 1 && w[-1] == '/')
-		w[-1] = '\0';
-	return r;
-}
-
 int dp_plan_add_mount(dp_plan *plan, const dp_mount *m, dp_error **err)
 {
 	dp_mount *grown = realloc(plan->mounts, (plan->n_mounts + 1) * sizeof(*grown));
@@ -174,7 +157,8 @@ static int check_mount(const dp_mount *m, dp_error **err)
 	if (dp_path_check(opt, m->dst, err) < 0)
 		return -1;
 	{
-		char *norm = normalize_dst(m->dst);
+		/* "//proc/" and "/proc" are one place: no dodging by spelling */
+		char *norm = dp_path_collapse(m->dst);
 		bool reserved = norm == NULL || reserved_dst(norm);
 		free(norm);
 		if (reserved)

@@ -811,22 +811,6 @@ static int send_clone(int sock, int userns, int fd, bool recursive, unsigned lon
 	return send_tree(sock, role, mount, index, tree, what, err);
 }
 
-/* "//a/b/" -> "/a/b" */
-static char *collapse_slashes(const char *s)
-{
-	char *r = strdup(s), *w = r;
-
-	if (r == NULL)
-		return NULL;
-	for (const char *p = s; *p; p++)
-		if (!(*p == '/' && w > r && w[-1] == '/'))
-			*w++ = *p;
-	*w = '\0';
-	if (w - r > 1 && w[-1] == '/')
-		w[-1] = '\0';
-	return r;
-}
-
 /* Length of the deepest directory holding both a and b ("/" counts 1). */
 static size_t common_parent_len(const char *a, const char *b)
 {
@@ -860,8 +844,8 @@ static int send_upper_work(int sock, int userns, const dp_mount *m, size_t i, dp
 {
 	cleanup_close int up = dp_path_open_nofollow("overlay upper", m->upper, O_PATH | O_DIRECTORY, err);
 	cleanup_close int wk = up < 0 ? -1 : dp_path_open_nofollow("overlay work", m->work, O_PATH | O_DIRECTORY, err);
-	cleanup_free char *u = collapse_slashes(m->upper);
-	cleanup_free char *w = collapse_slashes(m->work);
+	cleanup_free char *u = dp_path_collapse(m->upper);
+	cleanup_free char *w = dp_path_collapse(m->work);
 	cleanup_free char *parent = NULL;
 	cleanup_close int pfd = -1;
 	cleanup_close int tree = -1;

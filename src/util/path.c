@@ -207,3 +207,18 @@ int dp_mkdirs_in_root_nosym(int rootfd, const char *path, int mode)
 	}
 	return r;
 }
+
+char *dp_path_collapse(const char *s)
+{
+	char *r = strdup(s), *w = r;
+
+	if (r == NULL)
+		return NULL;
+	for (const char *p = s; *p; p++)
+		if (!(*p == '/' && w > r && w[-1] == '/'))
+			*w++ = *p;
+	*w = '\0';
+	if (w - r > 1 && w[-1] == '/')
+		w[-1] = '\0';
+	return r;
+}

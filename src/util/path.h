@@ -23,4 +23,8 @@ int dp_open_in_root_nosym(int rootfd, const char *path, int flags, int mode);
 int dp_mkdirs_in_root(int rootfd, const char *path, int mode);
 int dp_mkdirs_in_root_nosym(int rootfd, const char *path, int mode);
 
+/* "//a/b/" -> "/a/b": repeated slashes collapsed, a trailing one dropped
+ * (malloc'd; NULL when out of memory). Spelling only: no lookup. */
+char *dp_path_collapse(const char *s);
+
 #endif
