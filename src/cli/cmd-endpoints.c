@@ -13,7 +13,6 @@
  * sandbox, checked and recorded by the ops frame (dp_ops_begin/end) around
  * the whole command. */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -33,6 +32,7 @@
 #include "sandbox/endpoints.h"
 #include "sandbox/sandbox.h"
 #include "util/cleanup.h"
+#include "util/dl-curl.h"
 
 #define USAGE "NAME [--json], NAME journal [HOST] [--json] or NAME scenario HOST SCENARIO STATE"
 #define ADMIN_REPLY_MAX (64u << 20)
@@ -82,7 +82,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 static int admin(ep_ctx *c, const char *host, const char *method, const char *path, const char *body, json_t **out,
 		 dp_error **err)
 {
-	CURL *h = curl_easy_init();
+	CURL *h;
 	struct curl_slist *hdr = NULL;
 	reply rep = { 0 };
 	char url[512], cerr[CURL_ERROR_SIZE] = "";
@@ -90,33 +90,36 @@ static int admin(ep_ctx *c, const char *host, const char *method, const char *pa
 	CURLcode rc;
 	int r = -1;
 
+	if (dp_dl_curl(err) < 0)
+		return -1;
+	h = sym_curl_easy_init();
 	if (h == NULL)
 		return dp_fail(err, ENOMEM, "endpoints: libcurl");
 	snprintf(url, sizeof(url), "http://%s%s", host, path);
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &rep);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, ADMIN_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	hdr = sym_curl_slist_append(hdr, "Content-Type: application/json");
+	sym_curl_easy_setopt(h, CURLOPT_URL, url);
+	sym_curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
+	sym_curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	sym_curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	sym_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	sym_curl_easy_setopt(h, CURLOPT_WRITEDATA, &rep);
+	sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	sym_curl_easy_setopt(h, CURLOPT_TIMEOUT, ADMIN_TIMEOUT_S);
+	sym_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	sym_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
 #else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+	sym_curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
 #endif
 	if (body)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	rc = curl_easy_perform(h);
+		sym_curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	rc = sym_curl_easy_perform(h);
 	if (rc != CURLE_OK) {
 		dp_fail(err, 0, "sandbox %s: its stand-ins do not answer on %s: %s", c->sb.name, c->sock,
-			cerr[0] ? cerr : curl_easy_strerror(rc));
+			cerr[0] ? cerr : sym_curl_easy_strerror(rc));
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 404 && strncmp(path, "/__admin/scenarios/", 19) == 0) {
 		dp_usage(err, "%s: %s", host, rep.buf && rep.buf[0] ? rep.buf : "no such scenario");
 		goto out;
@@ -135,8 +138,8 @@ static int admin(ep_ctx *c, const char *host, const char *method, const char *pa
 	}
 	r = 0;
 out:
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
+	sym_curl_slist_free_all(hdr);
+	sym_curl_easy_cleanup(h);
 	free(rep.buf);
 	return r;
 }
@@ -425,18 +428,22 @@ static bool scenario_knows(json_t *mappings, const char *scenario, const char *s
 static int put_scenario(ep_ctx *c, size_t i, const char *scenario, const char *state, dp_error **err)
 {
 	cleanup_free char *path = NULL;
-	char *esc = curl_easy_escape(NULL, scenario, 0);
-	json_t *body = json_pack("{s:s}", "state", state);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *esc, *text;
+	json_t *body;
 	int r;
 
+	if (dp_dl_curl(err) < 0)
+		return -1;
+	esc = sym_curl_easy_escape(NULL, scenario, 0);
+	body = json_pack("{s:s}", "state", state);
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (esc == NULL || text == NULL || asprintf(&path, "/__admin/scenarios/%s/state", esc) < 0) {
-		curl_free(esc);
+		sym_curl_free(esc);
 		free(text);
 		return dp_fail(err, ENOMEM, "scenario");
 	}
-	curl_free(esc);
+	sym_curl_free(esc);
 	r = admin(c, c->eps[i]->host, "PUT", path, text, NULL, err);
 	free(text);
 	return r;
@@ -580,8 +587,11 @@ static int attach(ep_ctx *c, const char *config, const char *name, bool change, 
 				"running; try again",
 				name);
 out:
-	if (c->live)
-		curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (c->live) {
+		if (dp_dl_curl(err) < 0)
+			return -1;
+		sym_curl_global_init(CURL_GLOBAL_DEFAULT);
+	}
 	return 0;
 }
 

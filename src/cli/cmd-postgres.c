@@ -36,15 +36,15 @@ static int status(const char *root, bool json, dp_error **err)
 				   " pg_database_size(oid), datistemplate FROM pg_database"
 				   " WHERE datname LIKE 'doppel\\_%' ORDER BY datname",
 				   0, NULL, err);
-		PQfinish(conn);
+		sym_PQfinish(conn);
 		if (res == NULL)
 			goto fail;
-		for (int i = 0; i < PQntuples(res); i++)
-			json_array_append_new(dbs, json_pack("{s:s, s:s, s:I, s:b}", "name", PQgetvalue(res, i, 0), "comment",
-							     PQgetvalue(res, i, 1), "bytes",
-							     (json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10),
-							     "template", PQgetvalue(res, i, 3)[0] == 't'));
-		PQclear(res);
+		for (int i = 0; i < sym_PQntuples(res); i++)
+			json_array_append_new(dbs, json_pack("{s:s, s:s, s:I, s:b}", "name", sym_PQgetvalue(res, i, 0), "comment",
+							     sym_PQgetvalue(res, i, 1), "bytes",
+							     (json_int_t)strtoll(sym_PQgetvalue(res, i, 2), NULL, 10),
+							     "template", sym_PQgetvalue(res, i, 3)[0] == 't'));
+		sym_PQclear(res);
 	}
 	if (json) {
 		dp_print_json(json_pack("{s:s, s:b, s:b, s:s, s:i, s:o}", "state",

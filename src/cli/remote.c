@@ -4,7 +4,6 @@
  * stdio (a real terminal for shell) instead of a copy of its bytes. */
 #include "cli/remote.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/dl-curl.h"
 
 #define MAX_RESPONSE (256u << 20) /* a list of every audit record fits */
 #define MAX_MESSAGE 65536
@@ -83,6 +83,8 @@ int dp_remote_open(const char *host, dp_remote **out, dp_error **err)
 	}
 	if (strcmp(host, "local") == 0)
 		return 0;
+	if (dp_dl_curl(err) < 0)
+		return dp_wrap(err, "talk to doppeld at %s", host);
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return dp_fail(err, ENOMEM, "remote");
@@ -110,7 +112,7 @@ int dp_remote_open(const char *host, dp_remote **out, dp_error **err)
 				     "only) or local",
 				from, host);
 	}
-	r->curl = curl_easy_init();
+	r->curl = sym_curl_easy_init();
 	if (r->base == NULL || r->curl == NULL || (host[0] == 'u' && r->unix_path == NULL) ||
 	    (host[0] == 'h' && r->token == NULL)) {
 		dp_remote_close(r);
@@ -125,7 +127,7 @@ void dp_remote_close(dp_remote *r)
 	if (r == NULL)
 		return;
 	if (r->curl)
-		curl_easy_cleanup(r->curl);
+		sym_curl_easy_cleanup(r->curl);
 	free(r->unix_path);
 	free(r->base);
 	if (r->token)
@@ -155,40 +157,40 @@ int dp_remote_call(dp_remote *r, const char *method, const char *path, json_t *b
 		*out = NULL;
 	if (asprintf(&url, "%s%s", r->base, path) < 0)
 		return dp_fail(err, ENOMEM, "remote");
-	curl_easy_reset(r->curl);
-	curl_easy_setopt(r->curl, CURLOPT_URL, url);
+	sym_curl_easy_reset(r->curl);
+	sym_curl_easy_setopt(r->curl, CURLOPT_URL, url);
 	if (r->unix_path)
-		curl_easy_setopt(r->curl, CURLOPT_UNIX_SOCKET_PATH, r->unix_path);
-	curl_easy_setopt(r->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &b);
-	hdr = curl_slist_append(hdr, "Accept: application/json");
+		sym_curl_easy_setopt(r->curl, CURLOPT_UNIX_SOCKET_PATH, r->unix_path);
+	sym_curl_easy_setopt(r->curl, CURLOPT_CUSTOMREQUEST, method);
+	sym_curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+	sym_curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	sym_curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http");
+	sym_curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_data);
+	sym_curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &b);
+	hdr = sym_curl_slist_append(hdr, "Accept: application/json");
 	if (r->token) {
 		if (asprintf(&auth, "Authorization: Bearer %s", r->token) < 0)
 			goto nomem;
-		hdr = curl_slist_append(hdr, auth);
+		hdr = sym_curl_slist_append(hdr, auth);
 	}
 	if (body) {
 		payload = json_dumps(body, JSON_COMPACT);
 		if (payload == NULL)
 			goto nomem;
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, payload);
-		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+		hdr = sym_curl_slist_append(hdr, "Content-Type: application/json");
+		sym_curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, payload);
+		sym_curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
 	}
-	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, hdr);
-	rc = curl_easy_perform(r->curl);
+	sym_curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, hdr);
+	rc = sym_curl_easy_perform(r->curl);
 	if (rc != CURLE_OK) {
 		if (b.overflow)
 			dp_fail(err, 0, "doppeld at %s: response larger than %u MiB", where(r), MAX_RESPONSE >> 20);
 		else
-			dp_fail(err, 0, "doppeld at %s: %s", where(r), curl_easy_strerror(rc));
+			dp_fail(err, 0, "doppeld at %s: %s", where(r), sym_curl_easy_strerror(rc));
 		goto out;
 	}
-	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
+	sym_curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (b.len) {
 		json_error_t je;
 		resp = json_loadb(b.data, b.len, 0, &je);
@@ -219,7 +221,7 @@ nomem:
 	dp_fail(err, ENOMEM, "remote");
 out:
 	json_decref(resp);
-	curl_slist_free_all(hdr);
+	sym_curl_slist_free_all(hdr);
 	free(b.data);
 	return ret;
 }

@@ -326,14 +326,14 @@ int dpd_api_run(dpd_ctx *c, dpd_response *out, dp_error **err)
 	}
 	json_decref(msg);
 	write_input(s);
-	out->stream = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, s, stream_free);
+	out->stream = sym_MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, s, stream_free);
 	if (out->stream == NULL) {
 		stream_free(s);
 		return dp_fail(err, ENOMEM, "run: response");
 	}
 	/* the run may be silent for longer than the idle timeout; a client
 	 * that hangs up is noticed by the reader instead */
-	MHD_set_connection_option(c->req->mc, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	sym_MHD_set_connection_option(c->req->mc, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 	out->status = 200;
 	return 0;
 }

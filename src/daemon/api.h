@@ -5,7 +5,6 @@
 #define DOPPEL_DAEMON_API_H
 
 #include <jansson.h>
-#include <microhttpd.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
@@ -13,6 +12,7 @@
 #include "daemon/routes.h"
 #include "ops/actor.h"
 #include "ops/ops.h"
+#include "util/dl-mhd.h"
 
 typedef enum dpd_via { DPD_VIA_UNIX, DPD_VIA_TCP } dpd_via;
 

@@ -103,7 +103,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 	conn *c;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *fi = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *fi = sym_MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
 		dp_error *err = NULL;
 
 		c = calloc(1, sizeof(*c));
@@ -139,7 +139,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
  * the request's context. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const union MHD_ConnectionInfo *ci = sym_MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	conn *c = ci ? ci->socket_context : NULL;
 
 	(void)cls;
@@ -179,21 +179,21 @@ static enum MHD_Result queue(struct MHD_Connection *mc, unsigned status, json_t 
 	json_decref(j);
 	if (text == NULL)
 		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	resp = sym_MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(text);
 		return MHD_NO;
 	}
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES ||
-	    (close && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
-	    (r && r->allow[0] && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES) ||
+	if (sym_MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES ||
+	    (close && sym_MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
+	    (r && r->allow[0] && sym_MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES) ||
 	    (r && r->www_authenticate &&
-	     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"doppeld\"") != MHD_YES)) {
-		MHD_destroy_response(resp);
+	     sym_MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"doppeld\"") != MHD_YES)) {
+		sym_MHD_destroy_response(resp);
 		return MHD_NO;
 	}
-	rc = MHD_queue_response(mc, status, resp);
-	MHD_destroy_response(resp);
+	rc = sym_MHD_queue_response(mc, status, resp);
+	sym_MHD_destroy_response(resp);
 	return rc;
 }
 
@@ -211,7 +211,7 @@ static enum MHD_Result answer(conn *c, struct MHD_Connection *mc, const char *me
 		.body_len = c->body_len,
 		.via = c->srv->via,
 		.cred = &c->cred,
-		.authorization = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+		.authorization = sym_MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
 		.mc = mc,
 		.fd = c->fd,
 	};
@@ -224,13 +224,13 @@ static enum MHD_Result answer(conn *c, struct MHD_Connection *mc, const char *me
 		return refuse(mc, MHD_HTTP_INTERNAL_SERVER_ERROR, c->cred_error, true);
 	dpd_api_handle(c->srv->d, &req, &resp);
 	if (resp.stream) {
-		if (MHD_add_response_header(resp.stream, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson") !=
+		if (sym_MHD_add_response_header(resp.stream, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson") !=
 		    MHD_YES) {
-			MHD_destroy_response(resp.stream);
+			sym_MHD_destroy_response(resp.stream);
 			return MHD_NO;
 		}
-		rc = MHD_queue_response(mc, resp.status, resp.stream);
-		MHD_destroy_response(resp.stream);
+		rc = sym_MHD_queue_response(mc, resp.status, resp.stream);
+		sym_MHD_destroy_response(resp.stream);
 		return rc;
 	}
 	return queue(mc, resp.status, resp.body, &resp, false);
@@ -291,7 +291,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 		/* a body somewhat over the limit is read and dropped, so the
 		 * client (still sending) reads the 413 instead of a reset
 		 * connection; a huge one is refused before a byte of it */
-		cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cl = sym_MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > DPD_DRAIN_MAX)
 			return refuse(mc, MHD_HTTP_CONTENT_TOO_LARGE, "request body over 65536 bytes", true);
 		return MHD_YES;
@@ -318,9 +318,15 @@ int dpd_server_start(dpd *d, int fd, dpd_via via, dpd_server **out, dp_error **e
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
-	dpd_server *s = calloc(1, sizeof(*s));
-	int fl = fcntl(fd, F_GETFL);
+	dpd_server *s;
+	int fl;
 
+	if (dp_dl_mhd(err) < 0) {
+		close(fd);
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	fl = fcntl(fd, F_GETFL);
 	if (s == NULL) {
 		close(fd);
 		return dp_fail(err, ENOMEM, "server");
@@ -335,7 +341,7 @@ int dpd_server_start(dpd *d, int fd, dpd_via via, dpd_server **out, dp_error **e
 	s->via = via;
 	s->quiesced_fd = -1;
 	pthread_mutex_init(&s->uids_lock, NULL);
-	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+	s->mhd = sym_MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				  (size_t)DPD_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
 				  via == DPD_VIA_UNIX ? DPD_CONN_LIMIT_UNIX : DPD_CONN_LIMIT_TCP,
@@ -357,7 +363,7 @@ void dpd_server_quiesce(dpd_server *s)
 	if (s == NULL || s->quiesced)
 		return;
 	/* the socket stays open until libmicrohttpd's threads are gone */
-	s->quiesced_fd = MHD_quiesce_daemon(s->mhd);
+	s->quiesced_fd = sym_MHD_quiesce_daemon(s->mhd);
 	s->quiesced = true;
 }
 
@@ -365,7 +371,7 @@ void dpd_server_stop(dpd_server *s)
 {
 	if (s == NULL)
 		return;
-	MHD_stop_daemon(s->mhd);
+	sym_MHD_stop_daemon(s->mhd);
 	if (s->quiesced_fd >= 0)
 		close(s->quiesced_fd);
 	pthread_mutex_destroy(&s->uids_lock);

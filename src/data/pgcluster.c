@@ -649,8 +649,13 @@ static int tail_log(const dp_pgc *c, char *buf, size_t n)
 
 static int ping(const dp_pgc *c)
 {
-	cleanup_free char *ci = dp_pgc_admin_conninfo(c, "postgres");
-	return PQping(ci);
+	cleanup_free char *ci = NULL;
+
+	/* unloadable libpq: "no attempt", and dp_pgc_connect names the cause */
+	if (dp_dl_pq(NULL) < 0)
+		return PQPING_NO_ATTEMPT;
+	ci = dp_pgc_admin_conninfo(c, "postgres");
+	return sym_PQping(ci);
 }
 
 static int setup_roles(const dp_pgc *c, dp_error **err)
@@ -666,7 +671,7 @@ static int setup_roles(const dp_pgc *c, dp_error **err)
 			"CREATE ROLE " DP_PGC_DATA_ROLE " SUPERUSER NOLOGIN; END IF; END$$; "
 			"REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC; "
 			"REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC");
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	return r;
 }
 
@@ -880,29 +885,33 @@ static void quiet_notices(void *arg, const char *msg)
 
 PGconn *dp_pgc_connect(const dp_pgc *c, const char *dbname, dp_error **err)
 {
-	cleanup_free char *ci = dp_pgc_admin_conninfo(c, dbname);
-	PGconn *conn = PQconnectdb(ci);
+	cleanup_free char *ci = NULL;
+	PGconn *conn;
 
+	if (dp_dl_pq(err) < 0)
+		return NULL;
+	ci = dp_pgc_admin_conninfo(c, dbname);
+	conn = sym_PQconnectdb(ci);
 	if (conn == NULL) {
 		dp_fail(err, ENOMEM, "connect to the sandbox PostgreSQL cluster");
 		return NULL;
 	}
-	if (PQstatus(conn) != CONNECTION_OK) {
-		const char *m = PQerrorMessage(conn);
+	if (sym_PQstatus(conn) != CONNECTION_OK) {
+		const char *m = sym_PQerrorMessage(conn);
 		size_t n = strlen(m);
 		while (n && m[n - 1] == '\n')
 			n--;
 		dp_fail(err, 0, "connect to database %s of the sandbox PostgreSQL cluster: %.*s", dbname, (int)n, m);
-		PQfinish(conn);
+		sym_PQfinish(conn);
 		return NULL;
 	}
-	PQsetNoticeProcessor(conn, quiet_notices, NULL);
+	sym_PQsetNoticeProcessor(conn, quiet_notices, NULL);
 	return conn;
 }
 
 static int sql_fail(PGconn *conn, const PGresult *res, const char *sql, dp_error **err)
 {
-	const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+	const char *m = res ? sym_PQresultErrorMessage(res) : sym_PQerrorMessage(conn);
 	size_t n = strlen(m), w = strcspn(sql, "(");
 	while (n && m[n - 1] == '\n')
 		n--;
@@ -922,20 +931,20 @@ int dp_pgc_exec(PGconn *conn, dp_error **err, const char *fmt, ...)
 	if (vasprintf(&sql, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	res = PQexec(conn, sql);
-	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK))
+	res = sym_PQexec(conn, sql);
+	if (res == NULL || (sym_PQresultStatus(res) != PGRES_COMMAND_OK && sym_PQresultStatus(res) != PGRES_TUPLES_OK))
 		r = sql_fail(conn, res, sql, err);
-	PQclear(res);
+	sym_PQclear(res);
 	free(sql);
 	return r;
 }
 
 PGresult *dp_pgc_query(PGconn *conn, const char *sql, int n, const char *const *params, dp_error **err)
 {
-	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	PGresult *res = sym_PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	if (res == NULL || sym_PQresultStatus(res) != PGRES_TUPLES_OK) {
 		sql_fail(conn, res, sql, err);
-		PQclear(res);
+		sym_PQclear(res);
 		return NULL;
 	}
 	return res;
@@ -963,8 +972,8 @@ int dp_pgc_drop_db(PGconn *conn, const char *name, dp_error **err)
 
 	if (res == NULL)
 		return -1;
-	tmpl = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
+	tmpl = sym_PQntuples(res) == 1 && sym_PQgetvalue(res, 0, 0)[0] == 't';
+	sym_PQclear(res);
 	/* a template cannot be dropped as one */
 	if (tmpl && dp_pgc_exec(conn, err, "ALTER DATABASE %s IS_TEMPLATE false", id) < 0)
 		return -1;
@@ -980,11 +989,11 @@ int dp_pgc_db_comment(PGconn *conn, const char *name, bool *exists, char **comme
 	*comment = NULL;
 	if (res == NULL)
 		return -1;
-	if (PQntuples(res) == 1) {
+	if (sym_PQntuples(res) == 1) {
 		*exists = true;
-		if (!PQgetisnull(res, 0, 0))
-			*comment = strdup(PQgetvalue(res, 0, 0));
+		if (!sym_PQgetisnull(res, 0, 0))
+			*comment = strdup(sym_PQgetvalue(res, 0, 0));
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	return 0;
 }

@@ -33,8 +33,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <libpq-fe.h>
 
+#include "util/dl-pq.h"
 #include "util/error.h"
 
 #define DP_PGC_PORT 5432

@@ -133,11 +133,11 @@ static int obj_cmp(const void *a, const void *b)
 
 static int conn_fail(PGconn *c, PGresult *res, const char *db, const char *what, dp_error **err)
 {
-	const char *m = res ? PQresultErrorMessage(res) : "";
+	const char *m = res ? sym_PQresultErrorMessage(res) : "";
 	size_t n;
 
 	if (*m == '\0')
-		m = c ? PQerrorMessage(c) : "out of memory";
+		m = c ? sym_PQerrorMessage(c) : "out of memory";
 	n = strlen(m);
 	while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
 		n--;
@@ -146,12 +146,12 @@ static int conn_fail(PGconn *c, PGresult *res, const char *db, const char *what,
 
 static int exec_ok(PGconn *c, const char *sql, const char *db, const char *what, dp_error **err)
 {
-	PGresult *res = PQexec(c, sql);
+	PGresult *res = sym_PQexec(c, sql);
 	int r = 0;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (res == NULL || sym_PQresultStatus(res) != PGRES_COMMAND_OK)
 		r = conn_fail(c, res, db, what, err);
-	PQclear(res);
+	sym_PQclear(res);
 	return r;
 }
 
@@ -167,31 +167,31 @@ int dp_pgschema_load(PGconn *c, const char *db, dp_pgschema *out, dp_error **err
 		return -1;
 	if (exec_ok(c, "SET LOCAL search_path = ''", db, "read the schema", err) < 0)
 		goto fail;
-	res = PQexec(c, catalog_sql);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	res = sym_PQexec(c, catalog_sql);
+	if (res == NULL || sym_PQresultStatus(res) != PGRES_TUPLES_OK) {
 		conn_fail(c, res, db, "read the schema", err);
-		PQclear(res);
+		sym_PQclear(res);
 		goto fail;
 	}
-	n = PQntuples(res);
+	n = sym_PQntuples(res);
 	out->v = calloc((size_t)n + 1, sizeof(*out->v));
 	if (out->v == NULL)
 		abort();
 	for (int i = 0; i < n; i++) {
-		const struct kind_info *k = kind_of(PQgetvalue(res, i, 0));
+		const struct kind_info *k = kind_of(sym_PQgetvalue(res, i, 0));
 		dp_pgschema_obj *o = &out->v[out->n];
 		if (k == NULL)
 			continue;
 		o->kind = k->kind;
 		o->rank = k->rank;
-		o->schema = xstrdup(PQgetvalue(res, i, 1));
-		o->rel = xstrdup(PQgetvalue(res, i, 2));
-		o->sub = xstrdup(PQgetvalue(res, i, 3));
+		o->schema = xstrdup(sym_PQgetvalue(res, i, 1));
+		o->rel = xstrdup(sym_PQgetvalue(res, i, 2));
+		o->sub = xstrdup(sym_PQgetvalue(res, i, 3));
 		for (int a = 0; a < DP_PGSCHEMA_ATTRS; a++)
-			o->attr[a] = PQgetisnull(res, i, 4 + a) ? NULL : xstrdup(PQgetvalue(res, i, 4 + a));
+			o->attr[a] = sym_PQgetisnull(res, i, 4 + a) ? NULL : xstrdup(sym_PQgetvalue(res, i, 4 + a));
 		out->n++;
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	if (exec_ok(c, "COMMIT", db, "read the schema", err) < 0) {
 		dp_pgschema_free(out);
 		return -1;
@@ -200,7 +200,7 @@ int dp_pgschema_load(PGconn *c, const char *db, dp_pgschema *out, dp_error **err
 	qsort(out->v, out->n, sizeof(*out->v), obj_cmp);
 	return 0;
 fail:
-	PQclear(PQexec(c, "ROLLBACK"));
+	sym_PQclear(sym_PQexec(c, "ROLLBACK"));
 	return -1;
 }
 
@@ -363,7 +363,7 @@ static int load_template(PGconn *admin, const dp_pgc *c, const dp_snapdb *d, dp_
 	if (r == 0) {
 		conn = dp_pgc_connect(c, copy, err);
 		r = conn ? dp_pgschema_load(conn, d->name, out, err) : -1;
-		PQfinish(conn);
+		sym_PQfinish(conn);
 	}
 	/* a copy left by a failure here is dropped by `doppel check` */
 	if (dp_pgc_drop_db(admin, copy, &e) < 0) {
@@ -421,7 +421,7 @@ int dp_pgschema_sandbox(dp_store *st, const char *sandbox, int64_t snap, dp_pgsc
 		if (r == 0) {
 			PGconn *sc = dp_pgc_connect(&c, b, err);
 			r = sc ? dp_pgschema_load(sc, dbs[i].name, &new, err) : -1;
-			PQfinish(sc);
+			sym_PQfinish(sc);
 		}
 		if (r == 0)
 			r = load_template(admin, &c, &dbs[i], &old, err);
@@ -430,7 +430,7 @@ int dp_pgschema_sandbox(dp_store *st, const char *sandbox, int64_t snap, dp_pgsc
 		dp_pgschema_free(&old);
 		dp_pgschema_free(&new);
 	}
-	PQfinish(admin);
+	sym_PQfinish(admin);
 	dp_pgc_clear(&c);
 	dp_store_snapdbs_free(dbs, k);
 	if (r < 0) {
@@ -455,19 +455,19 @@ static int load_prod(const dp_spec *spec, const dp_db_spec *db, dp_pgschema *out
 		/* expand_dbname: ci (keywords or a URI) first, our settings override */
 		const char *const keys[] = { "dbname", "options", "fallback_application_name", NULL };
 		const char *const vals[] = { ci, "-c default_transaction_read_only=on", "doppel", NULL };
-		conn = PQconnectdbParams(keys, vals, 1);
+		conn = sym_PQconnectdbParams(keys, vals, 1);
 	}
 	if (ci) {
 		explicit_bzero(ci, strlen(ci));
 		free(ci);
 	}
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+	if (conn == NULL || sym_PQstatus(conn) != CONNECTION_OK) {
 		r = conn_fail(conn, NULL, db->name, "connect to production", err);
-		PQfinish(conn);
+		sym_PQfinish(conn);
 		return r;
 	}
 	r = dp_pgschema_load(conn, db->name, out, err);
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	return r;
 }
 
@@ -510,7 +510,7 @@ int dp_pgschema_drift(dp_store *st, const dp_spec *spec, int64_t snap, dp_pgsche
 		dp_pgschema_free(&old);
 		dp_pgschema_free(&new);
 	}
-	PQfinish(admin);
+	sym_PQfinish(admin);
 	dp_pgc_clear(&c);
 	dp_store_snapdbs_free(dbs, k);
 	if (r < 0) {

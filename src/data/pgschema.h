@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libpq-fe.h>
 
 #include "spec/spec.h"
 #include "store/store.h"
+#include "util/dl-pq.h"
 #include "util/error.h"
 
 #define DP_PGSCHEMA_ATTRS 3

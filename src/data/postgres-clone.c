@@ -81,10 +81,13 @@ static char *find_pg_dump(void)
  * the password goes to the child's environment only, never its argv */
 static int split_password(const char *conninfo, char **rest, char **password, dp_error **err)
 {
-	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	PQconninfoOption *opts;
 	dp_pgbuf b = { 0 };
 
 	*rest = *password = NULL;
+	if (dp_dl_pq(err) < 0)
+		return -1;
+	opts = sym_PQconninfoParse(conninfo, NULL);
 	if (opts == NULL)
 		return dp_fail(err, 0, "not a valid connection string");
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
@@ -105,7 +108,7 @@ static int split_password(const char *conninfo, char **rest, char **password, dp
 		}
 		dp_pgbuf_add(&b, "'", 1);
 	}
-	PQconninfoFree(opts);
+	sym_PQconninfoFree(opts);
 	*rest = b.p ? b.p : strdup("");
 	return 0;
 }
@@ -225,12 +228,12 @@ static int apply_sql(PGconn *dst, const char *db, dp_pgbuf *sql, const char *wha
 	if (sql->n == 0)
 		return 0;
 	/* PQexec returns the last result; an error stops the rest */
-	r = PQexec(dst, sql->p);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		PQclear(r);
+	r = sym_PQexec(dst, sql->p);
+	if (sym_PQresultStatus(r) != PGRES_COMMAND_OK && sym_PQresultStatus(r) != PGRES_TUPLES_OK) {
+		sym_PQclear(r);
 		return pgi_fail(dst, db, what, err);
 	}
-	PQclear(r);
+	sym_PQclear(r);
 	return 0;
 }
 
@@ -487,7 +490,7 @@ static int flush(worker *w, const char *what, dp_error **err)
 {
 	if (w->out.n == 0)
 		return 0;
-	if (PQputCopyData(w->dst, w->out.p, (int)w->out.n) != 1)
+	if (sym_PQputCopyData(w->dst, w->out.p, (int)w->out.n) != 1)
 		return pgi_fail(w->dst, w->j->db, what, err);
 	w->out.n = 0;
 	return 0;
@@ -517,7 +520,7 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 		if (c->generated)
 			continue; /* computed again from the masked columns */
 		cc[nc++] = c;
-		q = PQescapeIdentifier(w->dst, c->name, strlen(c->name));
+		q = sym_PQescapeIdentifier(w->dst, c->name, strlen(c->name));
 		if (q == NULL)
 			abort();
 		if (cols.n) {
@@ -533,7 +536,7 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 		} else {
 			dp_pgbuf_add(&sel, q, strlen(q));
 		}
-		PQfreemem(q);
+		sym_PQfreemem(q);
 		any_row_mask = any_row_mask || row_masked(c);
 		if ((c->rule || c->n_json) && it->first) {
 			pthread_mutex_lock(&j->lock);
@@ -570,13 +573,13 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 		dp_pgbuf_add(&sql, ") FROM STDIN WITH (FREEZE)", 26);
 	else
 		dp_pgbuf_add(&sql, ") FROM STDIN", 12);
-	res = PQexec(w->dst, sql.p);
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		PQclear(res);
+	res = sym_PQexec(w->dst, sql.p);
+	if (sym_PQresultStatus(res) != PGRES_COPY_IN) {
+		sym_PQclear(res);
 		pgi_fail(w->dst, j->db, what, err);
 		goto out;
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	sql.n = 0;
 	if (any_sql || !whole) {
 		dp_pgbuf_add(&sql, "COPY (SELECT ", 13);
@@ -605,15 +608,15 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 		dp_pgbuf_add(&sql, cols.p, cols.n);
 		dp_pgbuf_add(&sql, ") TO STDOUT", 11);
 	}
-	res = PQexec(w->src, sql.p);
-	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		PQclear(res);
+	res = sym_PQexec(w->src, sql.p);
+	if (sym_PQresultStatus(res) != PGRES_COPY_OUT) {
+		sym_PQclear(res);
 		pgi_fail(w->src, j->db, what, err);
-		PQputCopyEnd(w->dst, "doppel: production failed");
+		sym_PQputCopyEnd(w->dst, "doppel: production failed");
 		goto out;
 	}
-	PQclear(res);
-	while ((n = PQgetCopyData(w->src, &row, 0)) > 0) {
+	sym_PQclear(res);
+	while ((n = sym_PQgetCopyData(w->src, &row, 0)) > 0) {
 		rows++;
 		if (!any_row_mask) {
 			dp_pgbuf_add(&w->out, row, (size_t)n);
@@ -632,14 +635,14 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 				p = e < end ? e + 1 : end;
 			}
 			if (*err) {
-				PQfreemem(row);
+				sym_PQfreemem(row);
 				row = NULL;
-				PQputCopyEnd(w->dst, "doppel: masking failed");
+				sym_PQputCopyEnd(w->dst, "doppel: masking failed");
 				goto out;
 			}
 			dp_pgbuf_add(&w->out, "\n", 1);
 		}
-		PQfreemem(row);
+		sym_PQfreemem(row);
 		row = NULL;
 		if (w->out.n >= FLUSH_BYTES) {
 			if (flush(w, what, err) < 0)
@@ -652,34 +655,34 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 	}
 	if (n == -2) {
 		pgi_fail(w->src, j->db, what, err);
-		PQputCopyEnd(w->dst, "doppel: production failed");
+		sym_PQputCopyEnd(w->dst, "doppel: production failed");
 		goto out;
 	}
-	res = PQgetResult(w->src);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		PQclear(res);
+	res = sym_PQgetResult(w->src);
+	if (sym_PQresultStatus(res) != PGRES_COMMAND_OK) {
+		sym_PQclear(res);
 		pgi_fail(w->src, j->db, what, err);
-		PQputCopyEnd(w->dst, "doppel: production failed");
+		sym_PQputCopyEnd(w->dst, "doppel: production failed");
 		goto out;
 	}
-	PQclear(res);
-	while ((res = PQgetResult(w->src)) != NULL)
-		PQclear(res);
+	sym_PQclear(res);
+	while ((res = sym_PQgetResult(w->src)) != NULL)
+		sym_PQclear(res);
 	if (flush(w, what, err) < 0)
 		goto out;
-	if (PQputCopyEnd(w->dst, NULL) != 1) {
+	if (sym_PQputCopyEnd(w->dst, NULL) != 1) {
 		pgi_fail(w->dst, j->db, what, err);
 		goto out;
 	}
-	res = PQgetResult(w->dst);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		PQclear(res);
+	res = sym_PQgetResult(w->dst);
+	if (sym_PQresultStatus(res) != PGRES_COMMAND_OK) {
+		sym_PQclear(res);
 		pgi_fail(w->dst, j->db, what, err);
 		goto out;
 	}
-	PQclear(res);
-	while ((res = PQgetResult(w->dst)) != NULL)
-		PQclear(res);
+	sym_PQclear(res);
+	while ((res = sym_PQgetResult(w->dst)) != NULL)
+		sym_PQclear(res);
 	if (whole && pgi_exec(w->dst, "COMMIT", j->db, what, err) < 0)
 		goto out;
 	pthread_mutex_lock(&j->lock);
@@ -706,7 +709,7 @@ static void *worker_main(void *arg)
 	if (w->src)
 		w->dst = pgi_connect(j->dst, j->db, false, &err);
 	if (w->dst && pgi_exec(w->dst, "SET synchronous_commit = off", j->db, "session settings", &err) < 0) {
-		PQfinish(w->dst);
+		sym_PQfinish(w->dst);
 		w->dst = NULL;
 	}
 	while (w->dst) {
@@ -729,8 +732,8 @@ static void *worker_main(void *arg)
 		__atomic_store_n(&j->failed, true, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&j->lock);
 	}
-	PQfinish(w->src);
-	PQfinish(w->dst);
+	sym_PQfinish(w->src);
+	sym_PQfinish(w->dst);
 	dp_pgbuf_free(&w->out);
 	dp_pgbuf_free(&w->field);
 	dp_pgbuf_free(&w->tmp);
@@ -757,7 +760,7 @@ static int item_cmp(const void *a, const void *b)
  * a table that grew since still has every row the snapshot sees. */
 static int plan_items(PGconn *prod, const char *db, clone_job *j, size_t nw, dp_error **err)
 {
-	bool ranges = PQserverVersion(prod) >= 140000 && nw > 1;
+	bool ranges = sym_PQserverVersion(prod) >= 140000 && nw > 1;
 	size_t cap = 0;
 
 	j->n_items = 0;
@@ -776,8 +779,8 @@ static int plan_items(PGconn *prod, const char *db, clone_job *j, size_t nw, dp_
 			r = pgi_query(prod, sql, db, "read a table's size", err);
 			if (r == NULL)
 				return -1;
-			blocks = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-			PQclear(r);
+			blocks = strtoll(sym_PQgetvalue(r, 0, 0), NULL, 10);
+			sym_PQclear(r);
 			k = t->bytes / RANGE_BYTES;
 			if (k > (int64_t)(nw * RANGES_PER_WORKER))
 				k = (int64_t)(nw * RANGES_PER_WORKER);
@@ -817,18 +820,18 @@ static int copy_sequences(PGconn *prod, PGconn *dst, const char *db, dp_error **
 
 	if (r == NULL)
 		return -1;
-	for (int i = 0; i < PQntuples(r); i++) {
-		const char *vals[2] = { PQgetvalue(r, i, 0), PQgetvalue(r, i, 1) };
-		PGresult *s = PQexecParams(dst, "SELECT pg_catalog.setval($1::regclass, $2::bigint, true)", 2, NULL,
+	for (int i = 0; i < sym_PQntuples(r); i++) {
+		const char *vals[2] = { sym_PQgetvalue(r, i, 0), sym_PQgetvalue(r, i, 1) };
+		PGresult *s = sym_PQexecParams(dst, "SELECT pg_catalog.setval($1::regclass, $2::bigint, true)", 2, NULL,
 					   vals, NULL, NULL, 0);
-		if (PQresultStatus(s) != PGRES_TUPLES_OK) {
-			PQclear(s);
-			PQclear(r);
+		if (sym_PQresultStatus(s) != PGRES_TUPLES_OK) {
+			sym_PQclear(s);
+			sym_PQclear(r);
 			return pgi_fail(dst, db, "set sequences", err);
 		}
-		PQclear(s);
+		sym_PQclear(s);
 	}
-	PQclear(r);
+	sym_PQclear(r);
 	return 0;
 }
 
@@ -854,8 +857,8 @@ int dp_pg_clone(const char *prod_conninfo, const char *dst_conninfo, const dp_sp
 	res = pgi_query(prod, "SELECT pg_catalog.pg_export_snapshot()", dbs->name, "export a snapshot", err);
 	if (res == NULL)
 		goto out;
-	snapshot = strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
+	snapshot = strdup(sym_PQgetvalue(res, 0, 0));
+	sym_PQclear(res);
 	if (snapshot == NULL)
 		abort();
 	/* every rule is checked before anything is written */
@@ -865,10 +868,10 @@ int dp_pg_clone(const char *prod_conninfo, const char *dst_conninfo, const dp_sp
 			"count large objects", err);
 	if (res == NULL)
 		goto out;
-	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+	if (strcmp(sym_PQgetvalue(res, 0, 0), "0") != 0)
 		dp_warn("database %s: %s large objects are not copied into the snapshot", dbs->name,
-			PQgetvalue(res, 0, 0));
-	PQclear(res);
+			sym_PQgetvalue(res, 0, 0));
+	sym_PQclear(res);
 	if (run_pg_dump(prod_conninfo, dbs->name, snapshot, "pre-data", &pre, err) < 0 ||
 	    run_pg_dump(prod_conninfo, dbs->name, snapshot, "post-data", &post, err) < 0)
 		goto out;
@@ -927,9 +930,9 @@ int dp_pg_clone(const char *prod_conninfo, const char *dst_conninfo, const dp_sp
 	r = 0;
 out:
 	if (prod)
-		PQclear(PQexec(prod, "ROLLBACK"));
-	PQfinish(prod);
-	PQfinish(dst);
+		sym_PQclear(sym_PQexec(prod, "ROLLBACK"));
+	sym_PQfinish(prod);
+	sym_PQfinish(dst);
 	free(w);
 	dp_error_free(&j.err);
 	dp_keymap_free(j.map);

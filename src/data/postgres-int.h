@@ -4,12 +4,12 @@
 #ifndef DOPPEL_DATA_POSTGRES_INT_H
 #define DOPPEL_DATA_POSTGRES_INT_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "data/postgres-text.h"
 #include "spec/spec.h"
+#include "util/dl-pq.h"
 #include "util/error.h"
 
 /* How a column's text is turned into a dp_val for the transformers: the

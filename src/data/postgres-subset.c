@@ -116,15 +116,15 @@ static bool logical_of(ctx *c, unsigned oid, size_t *out)
 /* Runs b (and frees it); *changed: the rows it touched. */
 static int run(ctx *c, dp_pgbuf *b, const char *what, int64_t *changed, dp_error **err)
 {
-	PGresult *r = PQexec(c->c, b->p);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r = sym_PQexec(c->c, b->p);
+	ExecStatusType st = sym_PQresultStatus(r);
 	int rc = 0;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		rc = pgi_fail(c->c, c->db, what, err);
 	else if (changed)
-		*changed = strtoll(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
+		*changed = strtoll(sym_PQcmdTuples(r), NULL, 10);
+	sym_PQclear(r);
 	dp_pgbuf_free(b);
 	return rc;
 }
@@ -145,12 +145,12 @@ static void free_fks(ctx *c)
 
 static char *quote(PGconn *pc, const char *s)
 {
-	char *q = PQescapeIdentifier(pc, s, strlen(s)), *r;
+	char *q = sym_PQescapeIdentifier(pc, s, strlen(s)), *r;
 
 	if (q == NULL)
 		abort();
 	r = strdup(q);
-	PQfreemem(q);
+	sym_PQfreemem(q);
 	if (r == NULL)
 		abort();
 	return r;
@@ -173,13 +173,13 @@ static int load_fks(ctx *c, dp_error **err)
 
 	if (r == NULL)
 		return -1;
-	for (int i = 0; i < PQntuples(r); i++) {
-		unsigned co = (unsigned)strtoul(PQgetvalue(r, i, 1), NULL, 10);
-		unsigned po = (unsigned)strtoul(PQgetvalue(r, i, 2), NULL, 10);
+	for (int i = 0; i < sym_PQntuples(r); i++) {
+		unsigned co = (unsigned)strtoul(sym_PQgetvalue(r, i, 1), NULL, 10);
+		unsigned po = (unsigned)strtoul(sym_PQgetvalue(r, i, 2), NULL, 10);
 		size_t lc, lp;
 		sfk *f;
-		if (strcmp(PQgetvalue(r, i, 0), last) != 0) {
-			last = PQgetvalue(r, i, 0);
+		if (strcmp(sym_PQgetvalue(r, i, 0), last) != 0) {
+			last = sym_PQgetvalue(r, i, 0);
 			/* a key from or to a table doppel does not copy (an
 			 * extension's) is left alone */
 			skip = !logical_of(c, co, &lc) || !logical_of(c, po, &lp);
@@ -195,8 +195,8 @@ static int load_fks(ctx *c, dp_error **err)
 			f->parent = lp;
 			f->crel = pgi_table_by_oid(&c->s, co);
 			f->prel = pgi_table_by_oid(&c->s, po);
-			f->validated = PQgetvalue(r, i, 3)[0] == 't';
-			f->name = strdup(PQgetvalue(r, i, 4));
+			f->validated = sym_PQgetvalue(r, i, 3)[0] == 't';
+			f->name = strdup(sym_PQgetvalue(r, i, 4));
 			if (f->name == NULL)
 				abort();
 		} else if (skip) {
@@ -207,11 +207,11 @@ static int load_fks(ctx *c, dp_error **err)
 		f->pcols = realloc(f->pcols, (f->n + 1) * sizeof(char *));
 		if (f->ccols == NULL || f->pcols == NULL)
 			abort();
-		f->ccols[f->n] = quote(c->c, PQgetvalue(r, i, 5));
-		f->pcols[f->n] = quote(c->c, PQgetvalue(r, i, 6));
+		f->ccols[f->n] = quote(c->c, sym_PQgetvalue(r, i, 5));
+		f->pcols[f->n] = quote(c->c, sym_PQgetvalue(r, i, 6));
 		f->n++;
 	}
-	PQclear(r);
+	sym_PQclear(r);
 	return 0;
 }
 
@@ -336,18 +336,18 @@ static int select_filtered(ctx *c, const dp_spec *spec, const dp_db_spec *db, co
 		add(&b, " WHERE (\n");
 		add(&b, sr->where);
 		add(&b, "\n) ON CONFLICT DO NOTHING");
-		r = PQexec(c->c, b.p);
+		r = sym_PQexec(c->c, b.p);
 		dp_pgbuf_free(&b);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-			const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (sym_PQresultStatus(r) != PGRES_COMMAND_OK) {
+			const char *m = sym_PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			const char *code = sym_PQresultErrorField(r, PG_DIAG_SQLSTATE);
 			/* 42: syntax or names, 22: data (a bad literal): the rule's fault */
 			bool usage = code && (strncmp(code, "42", 2) == 0 || strncmp(code, "22", 2) == 0);
-			char *msg = strdup(m ? m : PQerrorMessage(c->c));
+			char *msg = strdup(m ? m : sym_PQerrorMessage(c->c));
 			if (msg == NULL)
 				abort();
 			msg[strcspn(msg, "\n")] = '\0';
-			PQclear(r);
+			sym_PQclear(r);
 			if (usage)
 				dp_usage(err, "%s:%d: subset.%s.%s.%s: %s", spec->file, sr->line, tier, sr->db, sr->table, msg);
 			else
@@ -356,7 +356,7 @@ static int select_filtered(ctx *c, const dp_spec *spec, const dp_db_spec *db, co
 			free(msg);
 			return -1;
 		}
-		PQclear(r);
+		sym_PQclear(r);
 	}
 	return 0;
 }
@@ -425,8 +425,8 @@ static int check_keys(ctx *c, const char *tier, dp_error **err)
 		dp_pgbuf_free(&b);
 		if (r == NULL)
 			return -1;
-		broken = PQgetvalue(r, 0, 0)[0] == 't';
-		PQclear(r);
+		broken = sym_PQgetvalue(r, 0, 0)[0] == 't';
+		sym_PQclear(r);
 		if (broken)
 			return dp_fail(err, 0, "database %s: the subset for tier %s breaks foreign key %s of table %s (a "
 				       "bug in doppel: please report it)",
@@ -510,8 +510,8 @@ static int cut(ctx *c, const dp_spec *spec, const dp_db_spec *db, const char *ti
 		dp_pgbuf_free(&b);
 		if (r == NULL)
 			return -1;
-		kept = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
+		kept = strtoll(sym_PQgetvalue(r, 0, 0), NULL, 10);
+		sym_PQclear(r);
 		st->tables++;
 		st->rows += (uint64_t)kept;
 		st->rows_before += (uint64_t)(kept + gone);
@@ -545,9 +545,9 @@ int dp_pg_subset(const char *conninfo, const dp_spec *spec, const dp_db_spec *db
 	if (c.c == NULL)
 		return -1;
 	r = cut(&c, spec, db, tier, st, err);
-	if (r < 0 && PQtransactionStatus(c.c) != PQTRANS_IDLE)
-		PQclear(PQexec(c.c, "ROLLBACK"));
-	PQfinish(c.c);
+	if (r < 0 && sym_PQtransactionStatus(c.c) != PQTRANS_IDLE)
+		sym_PQclear(sym_PQexec(c.c, "ROLLBACK"));
+	sym_PQfinish(c.c);
 	pgi_schema_free(&c.s);
 	free_fks(&c);
 	free(c.lt);

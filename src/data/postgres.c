@@ -37,7 +37,7 @@ static char *xstrdup(const char *s)
 
 int pgi_fail(PGconn *c, const char *db, const char *what, dp_error **err)
 {
-	const char *m = c ? PQerrorMessage(c) : "out of memory";
+	const char *m = c ? sym_PQerrorMessage(c) : "out of memory";
 	size_t n = strlen(m);
 
 	while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
@@ -47,10 +47,10 @@ int pgi_fail(PGconn *c, const char *db, const char *what, dp_error **err)
 
 int pgi_exec(PGconn *c, const char *sql, const char *db, const char *what, dp_error **err)
 {
-	PGresult *r = PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r = sym_PQexec(c, sql);
+	ExecStatusType st = sym_PQresultStatus(r);
 
-	PQclear(r);
+	sym_PQclear(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		return pgi_fail(c, db, what, err);
 	return 0;
@@ -58,11 +58,11 @@ int pgi_exec(PGconn *c, const char *sql, const char *db, const char *what, dp_er
 
 PGresult *pgi_query(PGconn *c, const char *sql, const char *db, const char *what, dp_error **err)
 {
-	PGresult *r = PQexec(c, sql);
+	PGresult *r = sym_PQexec(c, sql);
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	if (sym_PQresultStatus(r) != PGRES_TUPLES_OK) {
 		pgi_fail(c, db, what, err);
-		PQclear(r);
+		sym_PQclear(r);
 		return NULL;
 	}
 	return r;
@@ -70,11 +70,14 @@ PGresult *pgi_query(PGconn *c, const char *sql, const char *db, const char *what
 
 PGconn *pgi_connect(const char *conninfo, const char *db, bool prod, dp_error **err)
 {
-	PGconn *c = PQconnectdb(conninfo);
+	PGconn *c;
 
-	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+	if (dp_dl_pq(err) < 0)
+		return NULL;
+	c = sym_PQconnectdb(conninfo);
+	if (c == NULL || sym_PQstatus(c) != CONNECTION_OK) {
 		pgi_fail(c, db, prod ? "connect to production" : "connect to the copy", err);
-		PQfinish(c);
+		sym_PQfinish(c);
 		return NULL;
 	}
 	/* ISO dates (what the date transformer reads), UTC offsets so a
@@ -83,7 +86,7 @@ PGconn *pgi_connect(const char *conninfo, const char *db, bool prod, dp_error **
 		     "SET datestyle = ISO, YMD; SET intervalstyle = postgres; SET TimeZone = 'UTC'; "
 		     "SET extra_float_digits = 3",
 		     db, "session settings", err) < 0) {
-		PQfinish(c);
+		sym_PQfinish(c);
 		return NULL;
 	}
 	return c;
@@ -99,19 +102,19 @@ PGconn *pgi_connect_prod(const char *conninfo, const char *db, const char *snaps
 	if (pgi_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", db, "begin", err) < 0)
 		goto fail;
 	if (snapshot) {
-		lit = PQescapeLiteral(c, snapshot, strlen(snapshot));
+		lit = sym_PQescapeLiteral(c, snapshot, strlen(snapshot));
 		if (lit == NULL) {
 			pgi_fail(c, db, "snapshot", err);
 			goto fail;
 		}
 		snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT %s", lit);
-		PQfreemem(lit);
+		sym_PQfreemem(lit);
 		if (pgi_exec(c, sql, db, "import production's snapshot", err) < 0)
 			goto fail;
 	}
 	return c;
 fail:
-	PQfinish(c);
+	sym_PQfinish(c);
 	return NULL;
 }
 
@@ -181,21 +184,23 @@ static int prod_conninfo(const dp_db_spec *db, const char *config_dir, char **ou
 	*out = NULL;
 	if (db->postgres == NULL)
 		return dp_usage(err, "production.databases %s: not a PostgreSQL database", db->name);
-	opts = PQconninfoParse(db->postgres, &msg);
+	if (dp_dl_pq(err) < 0)
+		return -1;
+	opts = sym_PQconninfoParse(db->postgres, &msg);
 	if (opts == NULL) {
 		dp_usage(err, "production.databases %s: postgres: not a connection string libpq accepts: %s", db->name,
 			 msg ? msg : "out of memory");
-		PQfreemem(msg);
+		sym_PQfreemem(msg);
 		return -1;
 	}
 	if (db->password_file && read_password_file(db, config_dir, &password, err) < 0) {
-		PQconninfoFree(opts);
+		sym_PQconninfoFree(opts);
 		return -1;
 	}
 	if (db->password_env) {
 		const char *v = getenv(db->password_env);
 		if (v == NULL || v[0] == '\0') {
-			PQconninfoFree(opts);
+			sym_PQconninfoFree(opts);
 			return dp_usage(err, "production.databases %s: password_env: the environment variable %s is %s",
 					db->name, db->password_env, v ? "empty" : "not set");
 		}
@@ -216,7 +221,7 @@ static int prod_conninfo(const dp_db_spec *db, const char *config_dir, char **ou
 		}
 		add_kv(&b, o->keyword, o->val);
 	}
-	PQconninfoFree(opts);
+	sym_PQconninfoFree(opts);
 	if (!have_options)
 		add_kv(&b, "options", "-c default_transaction_read_only=on");
 	add_kv(&b, "fallback_application_name", "doppel");
@@ -283,12 +288,12 @@ pgi_col *pgi_col_by_name(pgi_table *t, const char *name, bool nocase)
 
 static char *quote_ident(PGconn *c, const char *s)
 {
-	char *q = PQescapeIdentifier(c, s, strlen(s)), *r;
+	char *q = sym_PQescapeIdentifier(c, s, strlen(s)), *r;
 
 	if (q == NULL)
 		abort();
 	r = xstrdup(q);
-	PQfreemem(q);
+	sym_PQfreemem(q);
 	return r;
 }
 
@@ -318,12 +323,12 @@ int pgi_load_schema(PGconn *c, const char *db, pgi_schema *s, dp_error **err)
 	memset(s, 0, sizeof(*s));
 	if (r == NULL)
 		return -1;
-	rows = PQntuples(r);
+	rows = sym_PQntuples(r);
 	for (int i = 0; i < rows; i++) {
-		unsigned oid = (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+		unsigned oid = (unsigned)strtoul(sym_PQgetvalue(r, i, 0), NULL, 10);
 		pgi_table *t = s->n ? &s->t[s->n - 1] : NULL;
 		pgi_col *col;
-		const char *elem = PQgetvalue(r, i, 10);
+		const char *elem = sym_PQgetvalue(r, i, 10);
 		if (t == NULL || t->oid != oid) {
 			pgi_table *nt = realloc(s->t, (s->n + 1) * sizeof(*s->t));
 			if (nt == NULL)
@@ -332,11 +337,11 @@ int pgi_load_schema(PGconn *c, const char *db, pgi_schema *s, dp_error **err)
 			t = &s->t[s->n++];
 			memset(t, 0, sizeof(*t));
 			t->oid = oid;
-			t->schema = xstrdup(PQgetvalue(r, i, 1));
-			t->name = xstrdup(PQgetvalue(r, i, 2));
-			t->relkind = PQgetvalue(r, i, 3)[0];
-			t->bytes = strtoll(PQgetvalue(r, i, 4), NULL, 10);
-			t->root = (unsigned)strtoul(PQgetvalue(r, i, 5), NULL, 10);
+			t->schema = xstrdup(sym_PQgetvalue(r, i, 1));
+			t->name = xstrdup(sym_PQgetvalue(r, i, 2));
+			t->relkind = sym_PQgetvalue(r, i, 3)[0];
+			t->bytes = strtoll(sym_PQgetvalue(r, i, 4), NULL, 10);
+			t->root = (unsigned)strtoul(sym_PQgetvalue(r, i, 5), NULL, 10);
 			{
 				char *qs = quote_ident(c, t->schema), *qt = quote_ident(c, t->name);
 				if (asprintf(&t->qname, "%s.%s", qs, qt) < 0)
@@ -355,15 +360,15 @@ int pgi_load_schema(PGconn *c, const char *db, pgi_schema *s, dp_error **err)
 		t->cols = col;
 		col = &t->cols[t->n++];
 		memset(col, 0, sizeof(*col));
-		col->name = xstrdup(PQgetvalue(r, i, 6));
-		col->notnull = PQgetvalue(r, i, 7)[0] == 't';
-		col->generated = PQgetvalue(r, i, 8)[0] == 't';
+		col->name = xstrdup(sym_PQgetvalue(r, i, 6));
+		col->notnull = sym_PQgetvalue(r, i, 7)[0] == 't';
+		col->generated = sym_PQgetvalue(r, i, 8)[0] == 't';
 		col->array = elem[0] != '\0';
-		col->kind = kind_of(col->array ? elem : PQgetvalue(r, i, 9));
-		col->delim = PQgetvalue(r, i, 11)[0];
-		col->unique = PQgetvalue(r, i, 12)[0] == 't';
+		col->kind = kind_of(col->array ? elem : sym_PQgetvalue(r, i, 9));
+		col->delim = sym_PQgetvalue(r, i, 11)[0];
+		col->unique = sym_PQgetvalue(r, i, 12)[0] == 't';
 	}
-	PQclear(r);
+	sym_PQclear(r);
 	return 0;
 }
 
@@ -463,14 +468,14 @@ static int inherit_fk_rules(PGconn *pc, const char *dbname, pgi_schema *s, const
 
 	if (r == NULL)
 		return -1;
-	n = PQntuples(r);
+	n = sym_PQntuples(r);
 	for (int round = 0; changed && round < 64; round++) {
 		changed = 0;
 		for (int i = 0; i < n; i++) {
-			pgi_table *ct = pgi_table_by_oid(s, (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10));
-			pgi_table *pt = pgi_table_by_oid(s, (unsigned)strtoul(PQgetvalue(r, i, 2), NULL, 10));
-			pgi_col *cc = ct ? pgi_col_by_name(ct, PQgetvalue(r, i, 1), false) : NULL;
-			pgi_col *pcol = pt ? pgi_col_by_name(pt, PQgetvalue(r, i, 3), false) : NULL;
+			pgi_table *ct = pgi_table_by_oid(s, (unsigned)strtoul(sym_PQgetvalue(r, i, 0), NULL, 10));
+			pgi_table *pt = pgi_table_by_oid(s, (unsigned)strtoul(sym_PQgetvalue(r, i, 2), NULL, 10));
+			pgi_col *cc = ct ? pgi_col_by_name(ct, sym_PQgetvalue(r, i, 1), false) : NULL;
+			pgi_col *pcol = pt ? pgi_col_by_name(pt, sym_PQgetvalue(r, i, 3), false) : NULL;
 			const dp_mask_rule *pr;
 			if (cc == NULL || pcol == NULL || pcol->rule == NULL || pcol->rule->kind == DP_MASK_SQL)
 				continue;
@@ -485,24 +490,24 @@ static int inherit_fk_rules(PGconn *pc, const char *dbname, pgi_schema *s, const
 					 "by another rule (line %d); a foreign key must use its parent's rule, so joins "
 					 "still match",
 					 spec->file, rr->line, rr->db, rr->table, rr->column, pt->display, pcol->name, pr->line);
-				PQclear(r);
+				sym_PQclear(r);
 				return -1;
 			}
 		}
 	}
 	/* a rule on a key column whose parent is not masked would break the join */
 	for (int i = 0; i < n; i++) {
-		pgi_table *ct = pgi_table_by_oid(s, (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10));
-		pgi_table *pt = pgi_table_by_oid(s, (unsigned)strtoul(PQgetvalue(r, i, 2), NULL, 10));
-		pgi_col *cc = ct ? pgi_col_by_name(ct, PQgetvalue(r, i, 1), false) : NULL;
-		pgi_col *pcol = pt ? pgi_col_by_name(pt, PQgetvalue(r, i, 3), false) : NULL;
+		pgi_table *ct = pgi_table_by_oid(s, (unsigned)strtoul(sym_PQgetvalue(r, i, 0), NULL, 10));
+		pgi_table *pt = pgi_table_by_oid(s, (unsigned)strtoul(sym_PQgetvalue(r, i, 2), NULL, 10));
+		pgi_col *cc = ct ? pgi_col_by_name(ct, sym_PQgetvalue(r, i, 1), false) : NULL;
+		pgi_col *pcol = pt ? pgi_col_by_name(pt, sym_PQgetvalue(r, i, 3), false) : NULL;
 		if (cc && pcol && cc->rule && pcol->rule == NULL && cc->rule->kind != DP_MASK_NULL) {
 			const dp_mask_rule *rr = cc->rule;
 			dp_usage(err, "%s:%d: masking.rules.%s.%s.%s: the column references %s.%s, which has no rule; "
 				 "masking only the reference would break the join (add the rule to %s.%s.%s)",
 				 spec->file, rr->line, rr->db, rr->table, rr->column, pt->display, pcol->name, rr->db,
 				 pt->display, pcol->name);
-			PQclear(r);
+			sym_PQclear(r);
 			return -1;
 		}
 		if (cc && pcol && pcol->rule && pcol->rule->kind == DP_MASK_SQL) {
@@ -510,11 +515,11 @@ static int inherit_fk_rules(PGconn *pc, const char *dbname, pgi_schema *s, const
 			dp_usage(err, "%s:%d: masking.rules.%s.%s.%s: %s.%s references this column, and an sql rule "
 				 "cannot be carried to another table; use a transformer",
 				 spec->file, rr->line, rr->db, rr->table, rr->column, ct->display, cc->name);
-			PQclear(r);
+			sym_PQclear(r);
 			return -1;
 		}
 	}
-	PQclear(r);
+	sym_PQclear(r);
 	return 0;
 }
 
@@ -611,9 +616,9 @@ static int sample_column(PGconn *c, const char *db, const pgi_table *t, const pg
 	r = pgi_query(c, sql, db, "sample values", err);
 	if (r == NULL)
 		return -1;
-	for (int i = 0; i < PQntuples(r); i++)
-		dp_pii_sample_add(smp, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
-	PQclear(r);
+	for (int i = 0; i < sym_PQntuples(r); i++)
+		dp_pii_sample_add(smp, sym_PQgetvalue(r, i, 0), (size_t)sym_PQgetlength(r, i, 0));
+	sym_PQclear(r);
 	return 0;
 }
 
@@ -658,7 +663,7 @@ out:
 	if (r < 0)
 		dp_pii_report_free(rep);
 	pgi_schema_free(&s);
-	PQfinish(c); /* ends the read-only transaction */
+	sym_PQfinish(c); /* ends the read-only transaction */
 	return r;
 }
 
@@ -706,7 +711,7 @@ static char *values_sql(PGconn *c, const pgi_table *t, const pgi_col *col, const
 			dp_pgbuf_add(&p, "\"", 1);
 			k += 1 + kn;
 		}
-		lit = PQescapeLiteral(c, p.p, p.n);
+		lit = sym_PQescapeLiteral(c, p.p, p.n);
 		dp_pgbuf_free(&p);
 		if (lit == NULL)
 			abort();
@@ -714,7 +719,7 @@ static char *values_sql(PGconn *c, const pgi_table *t, const pgi_col *col, const
 			      "SELECT DISTINCT v #>> '{}' FROM %s%s, pg_catalog.jsonb_path_query(%s::jsonb, %s) v "
 			      "WHERE pg_catalog.jsonb_typeof(v) IN ('string', 'number')",
 			      only ? "ONLY " : "", t->qname, q, lit);
-		PQfreemem(lit);
+		sym_PQfreemem(lit);
 	} else if (col->array) {
 		rc = asprintf(&sql, "SELECT DISTINCT e::text FROM %s%s, pg_catalog.unnest(%s) e WHERE e IS NOT NULL",
 			      only ? "ONLY " : "", t->qname, q);
@@ -731,20 +736,20 @@ static int copy_values(PGconn *copy, const char *db, const pgi_table *t, const p
 		       strset *out)
 {
 	cleanup_free char *sql = values_sql(copy, t, col, json_path, true);
-	PGresult *r = PQexec(copy, sql);
+	PGresult *r = sym_PQexec(copy, sql);
 
 	memset(out, 0, sizeof(*out));
 	(void)db;
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		PQclear(r); /* not in the copy: every value counts */
+	if (sym_PQresultStatus(r) != PGRES_TUPLES_OK) {
+		sym_PQclear(r); /* not in the copy: every value counts */
 		return 0;
 	}
-	out->v = calloc((size_t)PQntuples(r) + 1, sizeof(char *));
+	out->v = calloc((size_t)sym_PQntuples(r) + 1, sizeof(char *));
 	if (out->v == NULL)
 		abort();
-	for (int i = 0; i < PQntuples(r); i++)
-		out->v[out->n++] = xstrdup(PQgetvalue(r, i, 0));
-	PQclear(r);
+	for (int i = 0; i < sym_PQntuples(r); i++)
+		out->v[out->n++] = xstrdup(sym_PQgetvalue(r, i, 0));
+	sym_PQclear(r);
 	qsort(out->v, out->n, sizeof(char *), cmp_str);
 	return 0;
 }
@@ -766,13 +771,13 @@ static int emit_values(PGconn *c, PGconn *copy, const char *db, const pgi_table 
 		strset_free(&fakes);
 		return -1;
 	}
-	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
-		const char *v = PQgetvalue(r, i, 0);
+	for (int i = 0; i < sym_PQntuples(r) && rc == 0; i++) {
+		const char *v = sym_PQgetvalue(r, i, 0);
 		if (fakes.n && bsearch(&v, fakes.v, fakes.n, sizeof(char *), cmp_str))
 			continue;
-		rc = fn(user, rule, v, (size_t)PQgetlength(r, i, 0));
+		rc = fn(user, rule, v, (size_t)sym_PQgetlength(r, i, 0));
 	}
-	PQclear(r);
+	sym_PQclear(r);
 	strset_free(&fakes);
 	return rc ? 1 : 0;
 }
@@ -823,8 +828,8 @@ done:
 	r = 0;
 out:
 	pgi_schema_free(&s);
-	PQfinish(copy);
-	PQfinish(c);
+	sym_PQfinish(copy);
+	sym_PQfinish(c);
 	return r;
 }
 

@@ -4,13 +4,13 @@
 #include "endpoints/admin.h"
 
 #include <errno.h>
-#include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/dl-mhd.h"
 
 #define ADMIN_SOURCE "(admin API)"
 
@@ -242,7 +242,7 @@ static void set_scenario(ep_endpoint *ep, const char *rest, const ep_request *r,
 	name = strndup(rest, (size_t)(slash - rest));
 	if (name == NULL)
 		return fail(out, MHD_HTTP_INTERNAL_SERVER_ERROR, ep_admin_error("out of memory"));
-	MHD_http_unescape(name);
+	sym_MHD_http_unescape(name);
 	j = body_json(r, out);
 	if (j == NULL)
 		return;

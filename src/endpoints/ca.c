@@ -12,9 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
-#include <gnutls/x509.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +21,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/dl-gnutls.h"
 
 #define CA_FILE_MAX (64 * 1024)
 #define CA_VALID_S (10ll * 365 * 86400)
@@ -41,14 +39,14 @@ struct ep_ca {
 
 static int tls_fail(dp_error **err, int rc, const char *what)
 {
-	return dp_fail(err, 0, "%s: %s", what, gnutls_strerror(rc));
+	return dp_fail(err, 0, "%s: %s", what, sym_gnutls_strerror(rc));
 }
 
 static void wipe_datum(gnutls_datum_t *d)
 {
 	if (d->data) {
 		explicit_bzero(d->data, d->size);
-		gnutls_free(d->data);
+		(*sym_gnutls_free)(d->data);
 	}
 	d->data = NULL;
 	d->size = 0;
@@ -57,24 +55,24 @@ static void wipe_datum(gnutls_datum_t *d)
 static int random_serial(gnutls_x509_crt_t crt, dp_error **err)
 {
 	unsigned char serial[16];
-	int rc = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial));
+	int rc = sym_gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial));
 
 	if (rc < 0)
 		return tls_fail(err, rc, "certificate serial");
 	serial[0] = (serial[0] & 0x7f) | 0x01; /* positive, and no leading zero byte */
-	rc = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial));
+	rc = sym_gnutls_x509_crt_set_serial(crt, serial, sizeof(serial));
 	return rc < 0 ? tls_fail(err, rc, "certificate serial") : 0;
 }
 
 static int new_p256_key(gnutls_x509_privkey_t *key, dp_error **err)
 {
-	int rc = gnutls_x509_privkey_init(key);
+	int rc = sym_gnutls_x509_privkey_init(key);
 
 	if (rc < 0)
 		return tls_fail(err, rc, "private key");
-	rc = gnutls_x509_privkey_generate(*key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	rc = sym_gnutls_x509_privkey_generate(*key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
 	if (rc < 0) {
-		gnutls_x509_privkey_deinit(*key);
+		sym_gnutls_x509_privkey_deinit(*key);
 		*key = NULL;
 		return tls_fail(err, rc, "generate an ECDSA P-256 key");
 	}
@@ -84,12 +82,12 @@ static int new_p256_key(gnutls_x509_privkey_t *key, dp_error **err)
 static int pem_of_crt(gnutls_x509_crt_t crt, char **out, dp_error **err)
 {
 	gnutls_datum_t d = { 0 };
-	int rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d);
+	int rc = sym_gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d);
 
 	if (rc < 0)
 		return tls_fail(err, rc, "export certificate");
 	*out = strndup((const char *)d.data, d.size);
-	gnutls_free(d.data);
+	(*sym_gnutls_free)(d.data);
 	return *out ? 0 : dp_fail(err, ENOMEM, "export certificate");
 }
 
@@ -97,7 +95,7 @@ static int pem_of_crt(gnutls_x509_crt_t crt, char **out, dp_error **err)
 static int pem_of_key(gnutls_x509_privkey_t key, char **out, dp_error **err)
 {
 	gnutls_datum_t d = { 0 };
-	int rc = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &d);
+	int rc = sym_gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &d);
 
 	if (rc < 0)
 		return tls_fail(err, rc, "export private key");
@@ -121,21 +119,21 @@ static int make_ca_cert(ep_ca *ca, dp_error **err)
 	const char *bad = NULL;
 	int rc;
 
-	if ((rc = gnutls_x509_crt_init(&ca->crt)) < 0)
+	if ((rc = sym_gnutls_x509_crt_init(&ca->crt)) < 0)
 		return tls_fail(err, rc, "CA certificate");
-	if ((rc = gnutls_x509_crt_set_version(ca->crt, 3)) < 0 || (rc = gnutls_x509_crt_set_key(ca->crt, ca->key)) < 0 ||
-	    (rc = gnutls_x509_crt_set_dn(ca->crt, CA_DN, &bad)) < 0 ||
-	    (rc = gnutls_x509_crt_set_activation_time(ca->crt, now - BACKDATE_S)) < 0 ||
-	    (rc = gnutls_x509_crt_set_expiration_time(ca->crt, now + CA_VALID_S)) < 0 ||
+	if ((rc = sym_gnutls_x509_crt_set_version(ca->crt, 3)) < 0 || (rc = sym_gnutls_x509_crt_set_key(ca->crt, ca->key)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_dn(ca->crt, CA_DN, &bad)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_activation_time(ca->crt, now - BACKDATE_S)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_expiration_time(ca->crt, now + CA_VALID_S)) < 0 ||
 	    /* a CA that signs leaves only, never another CA */
-	    (rc = gnutls_x509_crt_set_basic_constraints(ca->crt, 1, 0)) < 0 ||
-	    (rc = gnutls_x509_crt_set_key_usage(ca->crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
+	    (rc = sym_gnutls_x509_crt_set_basic_constraints(ca->crt, 1, 0)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_key_usage(ca->crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
 								 GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
-	    (rc = gnutls_x509_crt_set_subject_key_id(ca->crt, ca->key_id, ca->key_id_len)) < 0)
+	    (rc = sym_gnutls_x509_crt_set_subject_key_id(ca->crt, ca->key_id, ca->key_id_len)) < 0)
 		return tls_fail(err, rc, "CA certificate");
 	if (random_serial(ca->crt, err) < 0)
 		return -1;
-	if ((rc = gnutls_x509_crt_sign2(ca->crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0)) < 0)
+	if ((rc = sym_gnutls_x509_crt_sign2(ca->crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0)) < 0)
 		return tls_fail(err, rc, "sign the CA certificate");
 	return 0;
 }
@@ -209,7 +207,7 @@ static int key_id(gnutls_x509_privkey_t key, unsigned char *id, size_t *len, dp_
 	int rc;
 
 	*len = 64;
-	rc = gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1, id, len);
+	rc = sym_gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1, id, len);
 	return rc < 0 ? tls_fail(err, rc, "CA key id") : 0;
 }
 
@@ -219,7 +217,7 @@ static bool cert_matches_key(ep_ca *ca)
 	unsigned char id[64];
 	size_t len = sizeof(id);
 
-	return gnutls_x509_crt_get_key_id(ca->crt, GNUTLS_KEYID_USE_SHA1, id, &len) >= 0 && len == ca->key_id_len &&
+	return sym_gnutls_x509_crt_get_key_id(ca->crt, GNUTLS_KEYID_USE_SHA1, id, &len) >= 0 && len == ca->key_id_len &&
 	       memcmp(id, ca->key_id, len) == 0;
 }
 
@@ -269,9 +267,9 @@ out:
 	wipe_free(key_pem);
 	free(tmp.cert_pem);
 	if (tmp.crt)
-		gnutls_x509_crt_deinit(tmp.crt);
+		sym_gnutls_x509_crt_deinit(tmp.crt);
 	if (tmp.key)
-		gnutls_x509_privkey_deinit(tmp.key);
+		sym_gnutls_x509_privkey_deinit(tmp.key);
 	return r;
 }
 
@@ -282,7 +280,7 @@ static int replace_cert(ep_ca *ca, int dirfd, const char *dir, dp_error **err)
 	char tcrt[64];
 
 	if (ca->crt) {
-		gnutls_x509_crt_deinit(ca->crt);
+		sym_gnutls_x509_crt_deinit(ca->crt);
 		ca->crt = NULL;
 	}
 	snprintf(tcrt, sizeof(tcrt), "ca.crt.tmp-%d", (int)getpid());
@@ -303,20 +301,20 @@ static int load_ca(ep_ca *ca, int dirfd, const char *dir, const char *key_pem, d
 	gnutls_datum_t d;
 	int rc;
 
-	if ((rc = gnutls_x509_privkey_init(&ca->key)) < 0)
+	if ((rc = sym_gnutls_x509_privkey_init(&ca->key)) < 0)
 		return tls_fail(err, rc, "CA key");
 	d = (gnutls_datum_t){ .data = (unsigned char *)key_pem, .size = (unsigned)strlen(key_pem) };
-	if ((rc = gnutls_x509_privkey_import2(ca->key, &d, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN)) < 0)
-		return dp_fail(err, 0, "%s/ca.key: not a PEM private key: %s", dir, gnutls_strerror(rc));
+	if ((rc = sym_gnutls_x509_privkey_import2(ca->key, &d, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN)) < 0)
+		return dp_fail(err, 0, "%s/ca.key: not a PEM private key: %s", dir, sym_gnutls_strerror(rc));
 	if (key_id(ca->key, ca->key_id, &ca->key_id_len, err) < 0)
 		return -1;
 	if (read_small(dirfd, dir, "ca.crt", false, &crt_pem, err) < 0)
 		return -1;
 	if (crt_pem) {
-		if ((rc = gnutls_x509_crt_init(&ca->crt)) < 0)
+		if ((rc = sym_gnutls_x509_crt_init(&ca->crt)) < 0)
 			return tls_fail(err, rc, "CA certificate");
 		d = (gnutls_datum_t){ .data = (unsigned char *)crt_pem, .size = (unsigned)strlen(crt_pem) };
-		if (gnutls_x509_crt_import(ca->crt, &d, GNUTLS_X509_FMT_PEM) >= 0 && cert_matches_key(ca)) {
+		if (sym_gnutls_x509_crt_import(ca->crt, &d, GNUTLS_X509_FMT_PEM) >= 0 && cert_matches_key(ca)) {
 			ca->cert_pem = dp_steal_ptr(&crt_pem);
 			return 0;
 		}
@@ -331,6 +329,8 @@ int ep_ca_open(const char *dir, ep_ca **out, dp_error **err)
 	ep_ca *ca;
 
 	*out = NULL;
+	if (dp_dl_gnutls(err) < 0)
+		return -1;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return dp_fail_errno(err, "create %s", dir);
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -404,28 +404,28 @@ int ep_ca_issue(ep_ca *ca, const char *host, char **cert_pem, char **key_pem, dp
 	snprintf(dn, sizeof(dn), "CN=%s", host);
 	if (new_p256_key(&key, err) < 0 || key_id(key, id, &id_len, err) < 0)
 		goto out;
-	if ((rc = gnutls_x509_crt_init(&crt)) < 0) {
+	if ((rc = sym_gnutls_x509_crt_init(&crt)) < 0) {
 		tls_fail(err, rc, "certificate");
 		goto out;
 	}
-	if ((rc = gnutls_x509_crt_set_version(crt, 3)) < 0 || (rc = gnutls_x509_crt_set_key(crt, key)) < 0 ||
-	    (rc = gnutls_x509_crt_set_dn(crt, dn, &bad)) < 0 ||
-	    (rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, host, (unsigned)strlen(host),
+	if ((rc = sym_gnutls_x509_crt_set_version(crt, 3)) < 0 || (rc = sym_gnutls_x509_crt_set_key(crt, key)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_dn(crt, dn, &bad)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, host, (unsigned)strlen(host),
 							 GNUTLS_FSAN_SET)) < 0 ||
-	    (rc = gnutls_x509_crt_set_activation_time(crt, now - BACKDATE_S)) < 0 ||
-	    (rc = gnutls_x509_crt_set_expiration_time(crt, now + LEAF_VALID_S)) < 0 ||
-	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
-	    (rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_AGREEMENT)) < 0 ||
-	    (rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
-	    (rc = gnutls_x509_crt_set_subject_key_id(crt, id, id_len)) < 0 ||
-	    (rc = gnutls_x509_crt_set_authority_key_id(crt, ca->key_id, ca->key_id_len)) < 0) {
-		dp_fail(err, 0, "certificate for %s: %s", host, gnutls_strerror(rc));
+	    (rc = sym_gnutls_x509_crt_set_activation_time(crt, now - BACKDATE_S)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_expiration_time(crt, now + LEAF_VALID_S)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_AGREEMENT)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_subject_key_id(crt, id, id_len)) < 0 ||
+	    (rc = sym_gnutls_x509_crt_set_authority_key_id(crt, ca->key_id, ca->key_id_len)) < 0) {
+		dp_fail(err, 0, "certificate for %s: %s", host, sym_gnutls_strerror(rc));
 		goto out;
 	}
 	if (random_serial(crt, err) < 0)
 		goto out;
-	if ((rc = gnutls_x509_crt_sign2(crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0)) < 0) {
-		dp_fail(err, 0, "sign the certificate for %s: %s", host, gnutls_strerror(rc));
+	if ((rc = sym_gnutls_x509_crt_sign2(crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0)) < 0) {
+		dp_fail(err, 0, "sign the certificate for %s: %s", host, sym_gnutls_strerror(rc));
 		goto out;
 	}
 	if (pem_of_crt(crt, cert_pem, err) < 0 || pem_of_key(key, key_pem, err) < 0) {
@@ -436,9 +436,9 @@ int ep_ca_issue(ep_ca *ca, const char *host, char **cert_pem, char **key_pem, dp
 	r = 0;
 out:
 	if (crt)
-		gnutls_x509_crt_deinit(crt);
+		sym_gnutls_x509_crt_deinit(crt);
 	if (key)
-		gnutls_x509_privkey_deinit(key);
+		sym_gnutls_x509_privkey_deinit(key);
 	return r;
 }
 
@@ -447,10 +447,10 @@ void ep_ca_close(ep_ca *ca)
 	if (ca == NULL)
 		return;
 	if (ca->crt)
-		gnutls_x509_crt_deinit(ca->crt);
+		sym_gnutls_x509_crt_deinit(ca->crt);
 	/* gnutls clears the key's numbers before freeing them */
 	if (ca->key)
-		gnutls_x509_privkey_deinit(ca->key);
+		sym_gnutls_x509_privkey_deinit(ca->key);
 	free(ca->cert_pem);
 	explicit_bzero(ca, sizeof(*ca));
 	free(ca);

@@ -4,12 +4,12 @@
  * so a client that does not read loses them, which is fine for a fault. */
 #include "endpoints/faults.h"
 
-#include <gnutls/gnutls.h>
-#include <microhttpd.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include "util/dl-gnutls.h"
+#include "util/dl-mhd.h"
 #include "util/log.h"
 
 static const char malformed[] = "HTTP/1.1 200 OK\r\n"
@@ -44,11 +44,11 @@ enum ep_fault ep_fault_parse(const char *name)
 
 static void send_raw(struct MHD_Connection *conn, const void *buf, size_t len)
 {
-	const union MHD_ConnectionInfo *tls = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *tls = sym_MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	const union MHD_ConnectionInfo *fd = sym_MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 
 	if (tls && tls->tls_session) {
-		ssize_t n = gnutls_record_send((gnutls_session_t)tls->tls_session, buf, len);
+		ssize_t n = sym_gnutls_record_send((gnutls_session_t)tls->tls_session, buf, len);
 		(void)n; /* best effort: the connection is closed next anyway */
 	} else if (fd) {
 		ssize_t n = send(fd->connect_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -58,7 +58,7 @@ static void send_raw(struct MHD_Connection *conn, const void *buf, size_t len)
 
 void ep_fault_inject(struct MHD_Connection *conn, enum ep_fault fault)
 {
-	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *fd = sym_MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	unsigned char garbage[256];
 
 	switch (fault) {

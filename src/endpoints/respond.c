@@ -5,13 +5,13 @@
 #include "endpoints/respond.h"
 
 #include <errno.h>
-#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "endpoints/template.h"
 #include "util/cleanup.h"
+#include "util/dl-mhd.h"
 
 bool ep_resp_is_fixed(const ep_response *resp)
 {
@@ -40,7 +40,7 @@ static int add_headers(struct MHD_Response *mr, const ep_response *resp, const e
 				return dp_wrap(err, "response.headers.%s", h->name);
 			value = rendered;
 		}
-		if (MHD_add_response_header(mr, h->name, value) != MHD_YES)
+		if (sym_MHD_add_response_header(mr, h->name, value) != MHD_YES)
 			return dp_usage(err, "%s: response.headers.%s: libmicrohttpd refuses to send this header",
 					where, h->name);
 	}
@@ -50,7 +50,7 @@ static int add_headers(struct MHD_Response *mr, const ep_response *resp, const e
 struct MHD_Response *ep_resp_fixed(const ep_response *resp, const char *where, dp_error **err)
 {
 	struct MHD_Response *mr =
-		MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
+		sym_MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
 						MHD_RESPMEM_MUST_COPY);
 
 	if (mr == NULL) {
@@ -58,7 +58,7 @@ struct MHD_Response *ep_resp_fixed(const ep_response *resp, const char *where, d
 		return NULL;
 	}
 	if (add_headers(mr, resp, NULL, where, err) < 0) {
-		MHD_destroy_response(mr);
+		sym_MHD_destroy_response(mr);
 		return NULL;
 	}
 	return mr;
@@ -85,14 +85,14 @@ struct MHD_Response *ep_resp_render(const ep_response *resp, const ep_request *r
 
 	if (body_for(resp, r, &body, &len, err) < 0)
 		return NULL;
-	mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	mr = sym_MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (mr == NULL) {
 		free(body);
 		dp_fail(err, ENOMEM, "response");
 		return NULL;
 	}
 	if (add_headers(mr, resp, r, "mapping", err) < 0) {
-		MHD_destroy_response(mr);
+		sym_MHD_destroy_response(mr);
 		return NULL;
 	}
 	return mr;
@@ -109,16 +109,16 @@ typedef struct dribble {
 
 static void resume(void *conn)
 {
-	MHD_resume_connection(conn);
+	sym_MHD_resume_connection(conn);
 }
 
 /* Suspends until due; false when that cannot be arranged (send now). */
 static bool wait_for(dribble *d, uint64_t due)
 {
-	MHD_suspend_connection(d->conn);
+	sym_MHD_suspend_connection(d->conn);
 	if (ep_timer_add(d->timer, due, resume, d->conn) == 0)
 		return true;
-	MHD_resume_connection(d->conn);
+	sym_MHD_resume_connection(d->conn);
 	return false;
 }
 
@@ -172,14 +172,14 @@ struct MHD_Response *ep_resp_dribble(const ep_response *resp, const ep_request *
 	d->start = ep_now_ms();
 	d->conn = conn;
 	d->timer = timer;
-	mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, dribble_read, d, dribble_free);
+	mr = sym_MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, dribble_read, d, dribble_free);
 	if (mr == NULL) {
 		dribble_free(d);
 		dp_fail(err, ENOMEM, "response");
 		return NULL;
 	}
 	if (add_headers(mr, resp, r, "mapping", err) < 0) {
-		MHD_destroy_response(mr);
+		sym_MHD_destroy_response(mr);
 		return NULL;
 	}
 	return mr;
@@ -193,13 +193,13 @@ struct MHD_Response *ep_resp_json(json_t *j)
 	json_decref(j);
 	if (s == NULL)
 		return NULL;
-	mr = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	mr = sym_MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 	if (mr == NULL) {
 		free(s);
 		return NULL;
 	}
-	if (MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
-		MHD_destroy_response(mr);
+	if (sym_MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
+		sym_MHD_destroy_response(mr);
 		return NULL;
 	}
 	return mr;

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,6 +28,8 @@
 #include "endpoints/respond.h"
 #include "endpoints/timer.h"
 #include "util/cleanup.h"
+#include "util/dl-gnutls.h"
+#include "util/dl-mhd.h"
 #include "util/log.h"
 
 #define BODY_MAX (8u * 1024 * 1024)       /* larger bodies: 413 */
@@ -174,10 +175,10 @@ static void build_request(conn *c, const char *method)
 
 	c->hdr.n = c->query.n = c->cookies.n = 0;
 	/* an array that cannot grow (out of memory) just stops short */
-	MHD_get_connection_values(c->mc, MHD_HEADER_KIND, collect, &c->hdr);
-	MHD_get_connection_values(c->mc, MHD_GET_ARGUMENT_KIND, collect, &c->query);
-	MHD_get_connection_values(c->mc, MHD_COOKIE_KIND, collect, &c->cookies);
-	set_host(c, MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST));
+	sym_MHD_get_connection_values(c->mc, MHD_HEADER_KIND, collect, &c->hdr);
+	sym_MHD_get_connection_values(c->mc, MHD_GET_ARGUMENT_KIND, collect, &c->query);
+	sym_MHD_get_connection_values(c->mc, MHD_COOKIE_KIND, collect, &c->cookies);
+	set_host(c, sym_MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST));
 	*r = (ep_request){
 		.method = (char *)method,
 		.url = c->url,
@@ -197,7 +198,7 @@ static void build_request(conn *c, const char *method)
 
 static void format_client(conn *c)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c->mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci = sym_MHD_get_connection_info(c->mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 	char ip[INET6_ADDRSTRLEN] = "?";
 
@@ -233,7 +234,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 	conn *c;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *fi = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *fi = sym_MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
 		c = calloc(1, sizeof(*c));
 		*socket_context = c;
 		if (c == NULL)
@@ -292,7 +293,7 @@ static void watchdog(void *arg)
  * return value becomes the request's context. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const union MHD_ConnectionInfo *ci = sym_MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	conn *c = ci ? ci->socket_context : NULL;
 	size_t len = strlen(uri), plen = strcspn(uri, "?");
 
@@ -345,12 +346,12 @@ static enum MHD_Result queue_answer(conn *c, unsigned status, json_t *j, bool cl
 
 	if (mr == NULL)
 		return MHD_NO;
-	if (close && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
-		MHD_destroy_response(mr);
+	if (close && sym_MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
+		sym_MHD_destroy_response(mr);
 		return MHD_NO; /* closing without an answer is the next best */
 	}
-	rc = MHD_queue_response(c->mc, status, mr);
-	MHD_destroy_response(mr);
+	rc = sym_MHD_queue_response(c->mc, status, mr);
+	sym_MHD_destroy_response(mr);
 	return rc;
 }
 
@@ -387,7 +388,7 @@ static enum MHD_Result answer(conn *c)
 		return MHD_NO; /* libmicrohttpd closes without a byte of its own */
 	}
 	if (c->stub->fixed)
-		return MHD_queue_response(c->mc, m->resp.status, c->stub->fixed);
+		return sym_MHD_queue_response(c->mc, m->resp.status, c->stub->fixed);
 	if (m->resp.dribble_chunks)
 		mr = ep_resp_dribble(&m->resp, &c->req, c->mc, c->l->srv->timer, &err);
 	else
@@ -397,14 +398,14 @@ static enum MHD_Result answer(conn *c)
 		dp_error_free(&err);
 		return queue_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR, j);
 	}
-	rc = MHD_queue_response(c->mc, m->resp.status, mr);
-	MHD_destroy_response(mr);
+	rc = sym_MHD_queue_response(c->mc, m->resp.status, mr);
+	sym_MHD_destroy_response(mr);
 	return rc;
 }
 
 static void resume(void *mc)
 {
-	MHD_resume_connection(mc);
+	sym_MHD_resume_connection(mc);
 }
 
 static enum MHD_Result unmatched(conn *c)
@@ -501,9 +502,9 @@ static enum MHD_Result dispatch(conn *c, const char *method)
 		return answer(c);
 	/* suspended first: the timer may fire before ep_timer_add returns */
 	c->ph = PH_DELAYED;
-	MHD_suspend_connection(c->mc);
+	sym_MHD_suspend_connection(c->mc);
 	if (ep_timer_add(s->timer, ep_now_ms() + delay, resume, c->mc) < 0)
-		MHD_resume_connection(c->mc); /* cannot wait: answer at once */
+		sym_MHD_resume_connection(c->mc); /* cannot wait: answer at once */
 	return MHD_YES;
 }
 
@@ -511,7 +512,7 @@ static enum MHD_Result dispatch(conn *c, const char *method)
  * before a byte of it is read (no 100 Continue either). */
 static enum MHD_Result begin(conn *c)
 {
-	const char *cl = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl = sym_MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 	c->ph = PH_BODY;
 	if (cl && strtoull(cl, NULL, 10) > BODY_MAX)
@@ -633,7 +634,7 @@ static int start_daemon(ep_server *s, ep_endpoint *ep, int *fd, const char *cert
 	if (!s->quiet)
 		flags |= MHD_USE_ERROR_LOG;
 	*l = (listener){ .srv = s, .ep = ep, .scheme = cert ? "https" : "http" };
-	l->d = MHD_start_daemon(
+	l->d = sym_MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, sock, MHD_OPTION_THREAD_POOL_SIZE,
 		threads > 1 ? threads : 1u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 		MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
@@ -700,7 +701,7 @@ static void server_free(ep_server *s, size_t n_loaded, bool save)
 	 * one): its handler sees stopping and closes it */
 	ep_timer_stop(s->timer);
 	for (size_t i = 0; i < s->n_ls; i++)
-		MHD_stop_daemon(s->ls[i].d);
+		sym_MHD_stop_daemon(s->ls[i].d);
 	for (size_t i = 0; i < n_loaded; i++) {
 		if (save)
 			save_state(s, &s->eps[i]);
@@ -748,7 +749,7 @@ static int load_endpoint(ep_server *s, const ep_server_conf *conf, size_t i, dp_
 		if (ep->stubs.v[m]->m->resp.status_message && !conf->quiet)
 			dp_warn("%s: response.statusMessage is not sent: libmicrohttpd %s sends the standard reason "
 				"phrase",
-				ep->stubs.v[m]->m->source, MHD_get_version());
+				ep->stubs.v[m]->m->source, sym_MHD_get_version());
 	return 0;
 }
 
@@ -791,8 +792,16 @@ static void close_unstarted(const ep_server_conf *conf, size_t started)
 int ep_server_start(const ep_server_conf *conf, ep_server **out, dp_error **err)
 {
 	size_t n_fds = conf->control_fd >= 0 ? 1 : 0, loaded = 0;
-	ep_server *s = calloc(1, sizeof(*s));
+	ep_server *s;
 
+	/* GnuTLS too: faults.c writes to TLS sessions directly. A confined
+	 * server (endpoints/confine.h) cannot load anything: its parent loads
+	 * both before the fork (start_server in sandbox/endpoints.c). */
+	if (dp_dl_mhd(err) < 0 || dp_dl_gnutls(err) < 0) {
+		close_conf_fds(conf);
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		close_conf_fds(conf);
 		return dp_fail(err, ENOMEM, "endpoints");

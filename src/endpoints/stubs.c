@@ -6,7 +6,6 @@
 #include "endpoints/stubs.h"
 
 #include <errno.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +14,14 @@
 #include "endpoints/match.h"
 #include "endpoints/respond.h"
 #include "util/cleanup.h"
+#include "util/dl-mhd.h"
 
 #define STARTED "Started"
 
 static void stub_free(ep_stub *st)
 {
 	if (st->fixed)
-		MHD_destroy_response(st->fixed);
+		sym_MHD_destroy_response(st->fixed);
 	ep_mapping_free(st->m);
 	free(st);
 }

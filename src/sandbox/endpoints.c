@@ -48,6 +48,7 @@
 #include "endpoints/confine.h"
 #include "endpoints/server.h"
 #include "util/cleanup.h"
+#include "util/dl-mhd.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -351,7 +352,9 @@ static int start_server(void *arg, int *fds, size_t n, dp_error **err)
 		dp_fail(err, ENOMEM, "endpoints");
 		goto out_fds;
 	}
-	if (ep_ca_open(e->ca_dir, &ca, err) < 0)
+	/* the confined server cannot load libraries: libmicrohttpd now (and
+	 * GnuTLS through ep_ca_open), inherited by the fork */
+	if (dp_dl_mhd(err) < 0 || ep_ca_open(e->ca_dir, &ca, err) < 0)
 		goto out_fds;
 	for (size_t i = 0; i < e->n; i++)
 		if (ep_ca_issue(ca, e->hosts[i], &pems[2 * i], &pems[2 * i + 1], err) < 0) {

@@ -122,7 +122,7 @@ static int build_sandbox_db(PGconn *conn, const dp_pgc *c, const dp_sandbox *sb,
 		return -1;
 	/* the copy's objects become the sandbox's: its app may change the schema */
 	r = dp_pgc_exec(own, err, "REASSIGN OWNED BY " DP_PGC_DATA_ROLE " TO %s", bid);
-	PQfinish(own);
+	sym_PQfinish(own);
 	if (r < 0)
 		return -1;
 	return dp_pgc_exec(conn, err, "COMMENT ON DATABASE %s IS '%s'", bid, want);
@@ -146,9 +146,9 @@ static int settle_on(PGconn *conn, const dp_pgc *c, const dp_sandbox *sb, const 
 			   2, p, err);
 	if (res == NULL)
 		return -1;
-	ok = PQgetvalue(res, 0, 0)[0] == 't';
-	role = PQgetvalue(res, 0, 1)[0] == 't';
-	PQclear(res);
+	ok = sym_PQgetvalue(res, 0, 0)[0] == 't';
+	role = sym_PQgetvalue(res, 0, 1)[0] == 't';
+	sym_PQclear(res);
 	if (ok && role)
 		return 0;
 	if (sb->base) {
@@ -211,7 +211,7 @@ int dp_pgsb_settle(dp_store *st, const dp_sandbox *sb, const char *password, dp_
 		r = settle_on(conn, &c, sb, &dbs[i], password, err);
 	if (conn == NULL)
 		r = -1;
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	dp_pgc_clear(&c);
 	dp_store_snapdbs_free(dbs, n);
 	return r;
@@ -232,7 +232,7 @@ static int copy_idle(PGconn *conn, const dp_pgc *c, const char *dst, const char 
 					     1, p, err);
 		if (res == NULL)
 			return -1;
-		PQclear(res);
+		sym_PQclear(res);
 		if (dp_pgc_exec(conn, err, "CREATE DATABASE %s TEMPLATE %s%s", did, sid,
 				c->version >= 150000 ? " STRATEGY FILE_COPY" : "") == 0)
 			return 0;
@@ -274,7 +274,7 @@ int dp_pgsb_checkpoint(dp_store *st, const dp_sandbox *sb, const char *label, dp
 				label) < 0)
 			r = dp_wrap(err, "checkpoint %s of sandbox %s: database %s", label, sb->name, dbs[i].name);
 	}
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	dp_pgc_clear(&c);
 	dp_store_snapdbs_free(dbs, n);
 	return r;
@@ -305,7 +305,7 @@ int dp_pgsb_restamp(dp_store *st, const dp_sandbox *sb, int64_t gen, dp_error **
 		cleanup_free char *want = gen_comment(sb, gen);
 		r = dp_pgc_exec(conn, err, "COMMENT ON DATABASE %s IS '%s'", bid, want);
 	}
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	dp_pgc_clear(&c);
 	dp_store_snapdbs_free(dbs, n);
 	return r;
@@ -389,7 +389,7 @@ static void drop_all(dp_store *st, char **names, bool roles, const char *what)
 		dp_warn("%s: %s; 'doppel check' drops them later", what, e->msg);
 		dp_error_free(&e);
 	}
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	dp_pgc_clear(&c);
 }
 
@@ -411,7 +411,7 @@ static char *prod_sockdir(const dp_spec *spec, const char *db)
 		char *r = NULL;
 		if (spec->dbs[i].postgres == NULL || strcmp(spec->dbs[i].name, db) != 0)
 			continue;
-		opts = PQconninfoParse(spec->dbs[i].postgres, NULL);
+		opts = sym_PQconninfoParse(spec->dbs[i].postgres, NULL);
 		for (PQconninfoOption *o = opts; o && o->keyword; o++)
 			if (strcmp(o->keyword, "host") == 0 && o->val && o->val[0] == '/' && !strchr(o->val, ',')) {
 				r = strdup(o->val);
@@ -423,7 +423,7 @@ static char *prod_sockdir(const dp_spec *spec, const char *db)
 			if (h)
 				r = strndup(h + 5, strcspn(h + 5, "&"));
 		}
-		PQconninfoFree(opts);
+		sym_PQconninfoFree(opts);
 		return r;
 	}
 	return NULL;
@@ -456,7 +456,7 @@ int dp_pgsb_plan(dp_store *st, const dp_spec *spec, const dp_sandbox *sb, dp_pla
 		return -1;
 	if (n == 0)
 		return 0;
-	if (dp_pgsb_settle(st, sb, NULL, err) < 0 || sandbox_password(st, sb, &pw, err) < 0)
+	if (dp_dl_pq(err) < 0 || dp_pgsb_settle(st, sb, NULL, err) < 0 || sandbox_password(st, sb, &pw, err) < 0)
 		goto out;
 	if (dp_pgc_open(st->root, &c, err) < 0)
 		goto out;
@@ -635,13 +635,13 @@ int dp_pgsb_check(dp_store *st, bool repair, dp_check_report *rep, dp_error **er
 					       " WHERE rolname LIKE 'doppel\\_%' AND rolname <> '" DP_PGC_DATA_ROLE "' ORDER BY 1",
 				   0, NULL, err);
 		if (res == NULL) {
-			PQfinish(conn);
+			sym_PQfinish(conn);
 			dp_pgc_clear(&c);
 			return -1;
 		}
-		for (int i = 0; i < PQntuples(res); i++)
-			judge(st, conn, repair, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), pass == 1, rep);
-		PQclear(res);
+		for (int i = 0; i < sym_PQntuples(res); i++)
+			judge(st, conn, repair, sym_PQgetvalue(res, i, 0), sym_PQgetvalue(res, i, 1), pass == 1, rep);
+		sym_PQclear(res);
 	}
 	/* templates the store names must be there */
 	if (sqlite3_prepare_v2(st->db, "SELECT snapshot, name, pgname, tier FROM snapshot_databases", -1, &q, NULL) ==
@@ -666,7 +666,7 @@ int dp_pgsb_check(dp_store *st, bool repair, dp_check_report *rep, dp_error **er
 		}
 		sqlite3_finalize(q);
 	}
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	dp_pgc_clear(&c);
 	/* each idle sandbox's databases as its record says (a crashed reset) */
 	if (repair && sqlite3_prepare_v2(st->db, "SELECT name FROM sandboxes s WHERE EXISTS (SELECT 1 FROM snapshot_databases d"
@@ -732,21 +732,21 @@ int dp_pgsb_dirs(dp_store *st, const dp_sandbox *sb, dp_pgsb_dir **out, size_t *
 		PGresult *res = dp_pgc_query(conn, "SELECT oid::text FROM pg_database WHERE datname = $1", 1, p, err);
 		if (res == NULL)
 			goto out;
-		if (PQntuples(res) != 1) {
-			PQclear(res);
+		if (sym_PQntuples(res) != 1) {
+			sym_PQclear(res);
 			dp_fail(err, 0, "sandbox %s: its PostgreSQL database %s is missing (doppel check repairs it)",
 				sb->name, pg);
 			goto out;
 		}
-		if (asprintf(&v[k].rel, "pg/data/base/%s", PQgetvalue(res, 0, 0)) < 0 ||
+		if (asprintf(&v[k].rel, "pg/data/base/%s", sym_PQgetvalue(res, 0, 0)) < 0 ||
 		    (v[k].db = strdup(dbs[i].name)) == NULL)
 			abort();
 		k++;
-		PQclear(res);
+		sym_PQclear(res);
 	}
 	r = 0;
 out:
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	dp_pgc_clear(&c);
 out_nocluster:
 	dp_store_snapdbs_free(dbs, n);

@@ -339,7 +339,7 @@ int dp_snapshot_copy_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_sync_r
 	}
 	r = 0;
 out:
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	dp_pgc_clear(&c);
 	return r;
 }
@@ -411,7 +411,7 @@ int dp_snapshot_commit_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_erro
 	r = 0;
 out:
 	sqlite3_finalize(ins);
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	dp_pgc_clear(&c);
 	return r;
 }
@@ -459,6 +459,6 @@ void dp_snapshot_abort_pg(dp_store *st, const dp_spec *spec, int64_t id)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	PQfinish(conn);
+	sym_PQfinish(conn);
 	dp_pgc_clear(&c);
 }
