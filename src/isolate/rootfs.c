@@ -244,6 +244,15 @@ static bool small_tree(int dir, size_t *entries, size_t *bytes)
 
 	if (d)
 		fd = -1;
+	/* names first: a big directory (Debian's /etc/alternatives has hundreds)
+	 * is bound at the cost of one getdents, not a stat per entry */
+	if (ok) {
+		size_t names = 0;
+		while ((de = readdir(d)) != NULL)
+			names += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+		ok = *entries + names <= ETC_COPY_MAX_ENTRIES;
+		rewinddir(d);
+	}
 	while (ok && (de = readdir(d)) != NULL) {
 		struct stat st;
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
