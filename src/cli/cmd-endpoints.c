@@ -1,286 +1,32 @@
 /* `doppel endpoints NAME [--json]`, `doppel endpoints NAME journal [HOST]
  * [--json]`, `doppel endpoints NAME scenario HOST SCENARIO STATE`: a
  * sandbox's API stand-ins, the calls it made to them, and forcing a
- * scenario's state. `doppel endpoints serve` is the standalone server
- * (cmd-endpoints-serve.c).
- *
- * While the sandbox runs, its stand-ins are asked through their admin socket
- * (WireMock's admin API, over libcurl), so a change takes effect at once.
- * Otherwise the saved state is read (files are replaced whole, so as they
- * are, without a lock a starting run would trip over) or written under the
- * sandbox's lock, so no run starts in between and the next one starts from
- * it. Reading and changing them is the policy's "endpoints" action on the
- * sandbox, checked and recorded by the ops frame (dp_ops_begin/end) around
- * the whole command. */
-#include <ctype.h>
+ * scenario's state (ops/ops-endpoints.c does them, live through the
+ * stand-ins' admin socket or on their saved state). `doppel endpoints
+ * serve` is the standalone server (cmd-endpoints-serve.c). Local or through
+ * doppeld (/v1/sandboxes/NAME/endpoints...), the text is printed from the
+ * same JSON. */
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "endpoints/mapping.h"
-#include "endpoints/server.h"
-#include "sandbox/endpoints.h"
-#include "sandbox/sandbox.h"
-#include "util/cleanup.h"
-#include "util/dl-curl.h"
+#include "cli/remote.h"
 
 #define USAGE "NAME [--json], NAME journal [HOST] [--json] or NAME scenario HOST SCENARIO STATE"
-#define ADMIN_REPLY_MAX (64u << 20)
-#define ADMIN_TIMEOUT_S 10L
 
-typedef struct ep_ctx {
-	dp_cli cli;
-	dp_ops_guard guard;    /* the ops frame: policy check and audit record */
-	bool guarded;
-	dp_sandbox sb;
-	const dp_endpoint_spec **eps;
-	size_t n;
-	bool live;             /* its stand-ins answer on the admin socket */
-	int lock;              /* held while the saved state is written */
-	int sandbox_dir;       /* for a long socket path */
-	char sock[108];
-	char state_dir[4096];
-} ep_ctx;
-
-/* --- the running server's admin API ----------------------------------- */
-
-typedef struct reply {
-	char *buf;
-	size_t len;
-} reply;
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
+static void print_list(json_t *j)
 {
-	reply *r = arg;
-	size_t n = size * nmemb;
-	char *grown;
+	json_t *all = json_object_get(j, "endpoints");
+	bool live = json_is_true(json_object_get(j, "running"));
 
-	if (r->len + n > ADMIN_REPLY_MAX)
-		return 0;
-	grown = realloc(r->buf, r->len + n + 1);
-	if (grown == NULL)
-		return 0;
-	memcpy(grown + r->len, p, n);
-	r->len += n;
-	grown[r->len] = '\0';
-	r->buf = grown;
-	return n;
-}
-
-/* One admin call; a JSON reply goes to *out when out is not NULL. The Host
- * header picks the stand-in. */
-static int admin(ep_ctx *c, const char *host, const char *method, const char *path, const char *body, json_t **out,
-		 dp_error **err)
-{
-	CURL *h;
-	struct curl_slist *hdr = NULL;
-	reply rep = { 0 };
-	char url[512], cerr[CURL_ERROR_SIZE] = "";
-	long status = 0;
-	CURLcode rc;
-	int r = -1;
-
-	if (dp_dl_curl(err) < 0)
-		return -1;
-	h = sym_curl_easy_init();
-	if (h == NULL)
-		return dp_fail(err, ENOMEM, "endpoints: libcurl");
-	snprintf(url, sizeof(url), "http://%s%s", host, path);
-	hdr = sym_curl_slist_append(hdr, "Content-Type: application/json");
-	sym_curl_easy_setopt(h, CURLOPT_URL, url);
-	sym_curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
-	sym_curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	sym_curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	sym_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	sym_curl_easy_setopt(h, CURLOPT_WRITEDATA, &rep);
-	sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	sym_curl_easy_setopt(h, CURLOPT_TIMEOUT, ADMIN_TIMEOUT_S);
-	sym_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	sym_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
-#else
-	sym_curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
-#endif
-	if (body)
-		sym_curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	rc = sym_curl_easy_perform(h);
-	if (rc != CURLE_OK) {
-		dp_fail(err, 0, "sandbox %s: its stand-ins do not answer on %s: %s", c->sb.name, c->sock,
-			cerr[0] ? cerr : sym_curl_easy_strerror(rc));
-		goto out;
-	}
-	sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (status == 404 && strncmp(path, "/__admin/scenarios/", 19) == 0) {
-		dp_usage(err, "%s: %s", host, rep.buf && rep.buf[0] ? rep.buf : "no such scenario");
-		goto out;
-	}
-	if (status >= 400) {
-		dp_fail(err, 0, "%s %s%s: HTTP %ld: %.300s", method, host, path, status, rep.buf ? rep.buf : "");
-		goto out;
-	}
-	if (out) {
-		json_error_t je;
-		*out = rep.buf ? json_loads(rep.buf, 0, &je) : NULL;
-		if (*out == NULL) {
-			dp_fail(err, 0, "%s %s%s: the answer is not JSON", method, host, path);
-			goto out;
-		}
-	}
-	r = 0;
-out:
-	sym_curl_slist_free_all(hdr);
-	sym_curl_easy_cleanup(h);
-	free(rep.buf);
-	return r;
-}
-
-/* --- what a stand-in holds, live or saved ------------------------------ */
-
-/* Its mappings as WireMock JSON objects (a new array). */
-static int host_mappings(ep_ctx *c, size_t i, json_t **out, dp_error **err)
-{
-	ep_mapping **v = NULL;
-	size_t n = 0;
-
-	if (c->live) {
-		json_t *j = NULL, *arr;
-		if (admin(c, c->eps[i]->host, "GET", "/__admin/mappings", NULL, &j, err) < 0)
-			return -1;
-		arr = json_object_get(j, "mappings");
-		*out = json_is_array(arr) ? json_incref(arr) : json_array();
-		json_decref(j);
-		return 0;
-	}
-	if (ep_mappings_load_dir(c->eps[i]->mappings, &v, &n, err) < 0)
-		return dp_wrap(err, "endpoints.%s", c->eps[i]->host);
-	*out = json_array();
-	for (size_t k = 0; k < n; k++)
-		json_array_append(*out, v[k]->json);
-	ep_mappings_free(v, n);
-	return 0;
-}
-
-static int host_state(ep_ctx *c, size_t i, json_t **out, dp_error **err)
-{
-	return ep_state_load(c->state_dir, c->eps[i]->host, out, err);
-}
-
-/* {SCENARIO: state}: every scenario the mappings name, in its current state. */
-static int host_scenarios(ep_ctx *c, size_t i, json_t *mappings, json_t **out, dp_error **err)
-{
-	json_t *saved = NULL, *m;
-	size_t k;
-
-	*out = json_object();
-	json_array_foreach(mappings, k, m) {
-		const char *name = json_string_value(json_object_get(m, "scenarioName"));
-		if (name)
-			json_object_set_new(*out, name, json_string("Started"));
-	}
-	if (c->live) {
-		json_t *j = NULL, *s;
-		if (admin(c, c->eps[i]->host, "GET", "/__admin/scenarios", NULL, &j, err) < 0)
-			return -1;
-		json_array_foreach(json_object_get(j, "scenarios"), k, s) {
-			const char *name = json_string_value(json_object_get(s, "name"));
-			const char *state = json_string_value(json_object_get(s, "state"));
-			if (name && state)
-				json_object_set_new(*out, name, json_string(state));
-		}
-		json_decref(j);
-		return 0;
-	}
-	if (host_state(c, i, &saved, err) < 0)
-		return -1;
-	{
-		const char *name;
-		json_t *state;
-		json_object_foreach(json_object_get(saved, "scenarios"), name, state)
-			if (json_is_string(state) && json_object_get(*out, name))
-				json_object_set(*out, name, state);
-	}
-	json_decref(saved);
-	return 0;
-}
-
-static const char *mapping_url(json_t *m)
-{
-	static const char *const keys[] = { "url", "urlPath", "urlPattern", "urlPathPattern", NULL };
-	json_t *req = json_object_get(m, "request");
-
-	for (const char *const *k = keys; *k; k++)
-		if (json_is_string(json_object_get(req, *k)))
-			return json_string_value(json_object_get(req, *k));
-	return "(any)";
-}
-
-static json_t *mapping_summary(json_t *m)
-{
-	json_t *resp = json_object_get(m, "response");
-	const char *method = json_string_value(json_object_get(json_object_get(m, "request"), "method"));
-	json_t *status = json_object_get(resp, "status");
-	json_t *s = json_pack("{s:s, s:s, s:s?, s:s?}", "method", method ? method : "ANY", "url", mapping_url(m), "name",
-			      json_string_value(json_object_get(m, "name")), "id",
-			      json_string_value(json_object_get(m, "id")));
-
-	if (json_is_string(json_object_get(resp, "fault")))
-		json_object_set(s, "fault", json_object_get(resp, "fault"));
-	json_object_set_new(s, "status", json_integer(json_is_integer(status) ? json_integer_value(status) : 200));
-	if (json_is_string(json_object_get(m, "scenarioName")))
-		json_object_set(s, "scenario", json_object_get(m, "scenarioName"));
-	return s;
-}
-
-static void addr_text(size_t i, char *buf, size_t n)
-{
-	uint32_t a = dp_sandbox_endpoint_addr(i);
-	snprintf(buf, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-}
-
-/* --- the three views ---------------------------------------------------- */
-
-static int list(ep_ctx *c, bool as_json, dp_error **err)
-{
-	json_t *all = json_array();
-
-	for (size_t i = 0; i < c->n; i++) {
-		json_t *maps = NULL, *scen = NULL, *sums = json_array(), *m;
-		char addr[16];
-		size_t k;
-		if (host_mappings(c, i, &maps, err) < 0 || host_scenarios(c, i, maps, &scen, err) < 0) {
-			json_decref(maps);
-			json_decref(sums);
-			json_decref(all);
-			return -1;
-		}
-		json_array_foreach(maps, k, m)
-			json_array_append_new(sums, mapping_summary(m));
-		addr_text(i, addr, sizeof(addr));
-		json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:I, s:o, s:o}", "host", c->eps[i]->host,
-						     "address", addr, "mappings_dir", c->eps[i]->mappings, "count",
-						     (json_int_t)json_array_size(maps), "mappings", sums, "scenarios",
-						     scen));
-		json_decref(maps);
-	}
-	if (as_json) {
-		dp_print_json(json_pack("{s:s, s:b, s:o}", "sandbox", c->sb.name, "running", c->live, "endpoints",
-					all));
-		return 0;
-	}
-	if (c->n == 0)
+	if (json_array_size(all) == 0)
 		printf("sandbox %s has no stand-ins (tier %s: network is not 'endpoints', or no endpoints are "
 		       "configured in doppel.yaml)\n",
-		       c->sb.name, c->sb.tier);
+		       json_string_value(json_object_get(j, "sandbox")), json_string_value(json_object_get(j, "tier")));
 	for (size_t i = 0; i < json_array_size(all); i++) {
 		json_t *e = json_array_get(all, i), *m;
 		const char *name;
@@ -290,7 +36,7 @@ static int list(ep_ctx *c, bool as_json, dp_error **err)
 		       json_string_value(json_object_get(e, "address")),
 		       (long long)json_integer_value(json_object_get(e, "count")),
 		       json_integer_value(json_object_get(e, "count")) == 1 ? "" : "s",
-		       json_string_value(json_object_get(e, "mappings_dir")), c->live ? "  (running)" : "");
+		       json_string_value(json_object_get(e, "mappings_dir")), live ? "  (running)" : "");
 		json_array_foreach(json_object_get(e, "mappings"), k, m) {
 			const char *fault = json_string_value(json_object_get(m, "fault"));
 			const char *mname = json_string_value(json_object_get(m, "name"));
@@ -307,87 +53,12 @@ static int list(ep_ctx *c, bool as_json, dp_error **err)
 		json_object_foreach(json_object_get(e, "scenarios"), name, state)
 			printf("  scenario %s: %s\n", name, json_string_value(state));
 	}
-	json_decref(all);
-	return 0;
 }
 
-static json_t *journal_row(const char *host, json_t *e)
+static void print_journal(json_t *j)
 {
-	json_t *req = json_object_get(e, "request"), *stub = json_object_get(e, "stubMapping");
-	const char *time_s = json_string_value(json_object_get(req, "loggedDateString"));
-	const char *mapping = json_string_value(json_object_get(stub, "name"));
-	bool matched = json_is_true(json_object_get(e, "wasMatched"));
-	json_t *status = json_object_get(json_object_get(e, "responseDefinition"), "status");
+	json_t *out = json_object_get(j, "requests");
 
-	if (mapping == NULL)
-		mapping = json_string_value(json_object_get(stub, "id"));
-	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:b, s:s?}", "time", time_s ? time_s : "", "logged_ms",
-			 json_integer_value(json_object_get(req, "loggedDate")), "host", host, "method",
-			 json_string_value(json_object_get(req, "method")) ? json_string_value(json_object_get(req, "method"))
-									   : "?",
-			 "path", json_string_value(json_object_get(req, "url")) ? json_string_value(json_object_get(req, "url"))
-									      : "?",
-			 "status", json_integer_value(status), "matched", matched, "mapping", matched ? mapping : NULL);
-}
-
-static int cmp_rows(const void *a, const void *b)
-{
-	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "logged_ms"));
-	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "logged_ms"));
-	json_int_t ix = json_integer_value(json_object_get(*(json_t *const *)a, "seq"));
-	json_int_t iy = json_integer_value(json_object_get(*(json_t *const *)b, "seq"));
-
-	if (x != y)
-		return x < y ? -1 : 1;
-	return ix < iy ? -1 : ix > iy;
-}
-
-static int journal(ep_ctx *c, const char *only, bool as_json, dp_error **err)
-{
-	json_t *rows = json_array(), *out;
-	json_t **v;
-	size_t n = 0;
-
-	for (size_t i = 0; i < c->n; i++) {
-		json_t *j = NULL, *reqs, *e;
-		size_t k, count;
-		if (only && strcmp(only, c->eps[i]->host) != 0)
-			continue;
-		if ((c->live ? admin(c, c->eps[i]->host, "GET", "/__admin/requests", NULL, &j, err)
-				 : host_state(c, i, &j, err)) < 0) {
-			json_decref(rows);
-			return -1;
-		}
-		reqs = json_object_get(j, "requests");
-		count = json_array_size(reqs);
-		/* WireMock lists newest first; keep that order as a tie-break */
-		json_array_foreach(reqs, k, e) {
-			json_t *row = journal_row(c->eps[i]->host, e);
-			json_object_set_new(row, "seq", json_integer((json_int_t)(count - k)));
-			json_array_append_new(rows, row);
-		}
-		json_decref(j);
-	}
-	n = json_array_size(rows);
-	v = calloc(n ? n : 1, sizeof(*v));
-	if (v == NULL) {
-		json_decref(rows);
-		return dp_fail(err, ENOMEM, "journal");
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(rows, i);
-	qsort(v, n, sizeof(*v), cmp_rows);
-	out = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_object_del(v[i], "seq");
-		json_array_append(out, v[i]);
-	}
-	free(v);
-	json_decref(rows);
-	if (as_json) {
-		dp_print_json(json_pack("{s:s, s:b, s:o}", "sandbox", c->sb.name, "running", c->live, "requests", out));
-		return 0;
-	}
 	if (json_array_size(out))
 		printf("%-24s  %-24s  %-7s  %-30s  %-6s  %s\n", "TIME", "HOST", "METHOD", "PATH", "STATUS", "MAPPING");
 	for (size_t i = 0; i < json_array_size(out); i++) {
@@ -399,200 +70,42 @@ static int journal(ep_ctx *c, const char *only, bool as_json, dp_error **err)
 		       (long long)json_integer_value(json_object_get(r, "status")),
 		       json_is_true(json_object_get(r, "matched")) ? (mapping ? mapping : "(matched)") : "unmatched");
 	}
-	json_decref(out);
+}
+
+/* A host name goes into the journal's URL as it is (?host=HOST). */
+static int url_word(const char *host, dp_error **err)
+{
+	for (const char *p = host; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+		      *p == '-' || *p == '_'))
+			return dp_usage(err, "host '%.64s': expected a host name (letters, digits, '.', '-', '_')", host);
 	return 0;
 }
 
-/* The states a scenario can be in: Started and every state its mappings
- * require or move to. */
-static bool scenario_knows(json_t *mappings, const char *scenario, const char *state, bool *exists)
+/* The same view through doppeld: GET .../endpoints, GET
+ * .../endpoints/journal[?host=HOST], POST .../endpoints/scenario. */
+static int remote_view(struct dp_remote *rem, const char *name, const char *verb, const char *host,
+		       const char *scenario, const char *state, json_t **out, dp_error **err)
 {
-	json_t *m;
-	size_t k;
-	bool ok = strcmp(state, "Started") == 0;
-
-	*exists = false;
-	json_array_foreach(mappings, k, m) {
-		const char *name = json_string_value(json_object_get(m, "scenarioName"));
-		const char *req = json_string_value(json_object_get(m, "requiredScenarioState"));
-		const char *next = json_string_value(json_object_get(m, "newScenarioState"));
-		if (name == NULL || strcmp(name, scenario) != 0)
-			continue;
-		*exists = true;
-		ok |= (req && strcmp(req, state) == 0) || (next && strcmp(next, state) == 0);
-	}
-	return ok;
-}
-
-/* WireMock's PUT /__admin/scenarios/NAME/state {"state": STATE}. */
-static int put_scenario(ep_ctx *c, size_t i, const char *scenario, const char *state, dp_error **err)
-{
-	cleanup_free char *path = NULL;
-	char *esc, *text;
-	json_t *body;
+	char path[512];
+	json_t *body = NULL;
 	int r;
 
-	if (dp_dl_curl(err) < 0)
-		return -1;
-	esc = sym_curl_easy_escape(NULL, scenario, 0);
-	body = json_pack("{s:s}", "state", state);
-	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (verb == NULL)
+		snprintf(path, sizeof(path), "/v1/sandboxes/%s/endpoints", name);
+	else if (verb[0] == 'j')
+		snprintf(path, sizeof(path), "/v1/sandboxes/%s/endpoints/journal%s%s", name, host ? "?host=" : "",
+			 host ? host : "");
+	else
+		snprintf(path, sizeof(path), "/v1/sandboxes/%s/endpoints/scenario", name);
+	if (verb && verb[0] == 's') {
+		body = json_pack("{s:s, s:s, s:s}", "host", host, "scenario", scenario, "state", state);
+		if (body == NULL)
+			return dp_fail(err, ENOMEM, "endpoints");
+	}
+	r = dp_remote_call(rem, body ? "POST" : "GET", path, body, out, err);
 	json_decref(body);
-	if (esc == NULL || text == NULL || asprintf(&path, "/__admin/scenarios/%s/state", esc) < 0) {
-		sym_curl_free(esc);
-		free(text);
-		return dp_fail(err, ENOMEM, "scenario");
-	}
-	sym_curl_free(esc);
-	r = admin(c, c->eps[i]->host, "PUT", path, text, NULL, err);
-	free(text);
 	return r;
-}
-
-static int set_scenario(ep_ctx *c, size_t i, const char *scenario, const char *state, dp_error **err)
-{
-	json_t *maps = NULL, *saved = NULL, *scen;
-	bool exists;
-	int r = -1;
-
-	/* the same rule live and saved, whatever the server would accept */
-	if (host_mappings(c, i, &maps, err) < 0)
-		return -1;
-	if (!scenario_knows(maps, scenario, state, &exists)) {
-		if (!exists)
-			dp_usage(err, "%s: no mapping names scenario '%s'; see 'doppel endpoints %s'", c->eps[i]->host,
-				 scenario, c->sb.name);
-		else
-			dp_usage(err, "%s: scenario '%s' has no state '%s' (Started, or a requiredScenarioState or "
-				 "newScenarioState of its mappings)",
-				 c->eps[i]->host, scenario, state);
-		goto out;
-	}
-	if (c->live) {
-		r = put_scenario(c, i, scenario, state, err);
-		goto out;
-	}
-	if (mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
-		dp_fail_errno(err, "create %s", c->state_dir);
-		goto out;
-	}
-	if (host_state(c, i, &saved, err) < 0)
-		goto out;
-	scen = json_object_get(saved, "scenarios");
-	if (!json_is_object(scen)) {
-		scen = json_object();
-		json_object_set_new(saved, "scenarios", scen);
-	}
-	json_object_set_new(scen, scenario, json_string(state));
-	r = ep_state_save(c->state_dir, c->eps[i]->host, saved, err);
-out:
-	json_decref(maps);
-	json_decref(saved);
-	return r;
-}
-
-/* --- arguments ----------------------------------------------------------- */
-
-/* Scenario names and states travel in URLs and file contents: printable,
- * no path separators, no '..'. */
-static int check_word(const char *what, const char *s, dp_error **err)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 200)
-		return dp_usage(err, "%s: expected 1 to 200 characters, got '%.40s'", what, s);
-	if (strchr(s, '/') || strstr(s, ".."))
-		return dp_usage(err, "%s '%s': may not contain '/' or '..'", what, s);
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return dp_usage(err, "%s: contains a control character", what);
-	return 0;
-}
-
-static int find_host(ep_ctx *c, const char *host, size_t *idx, dp_error **err)
-{
-	char known[512] = "";
-
-	for (size_t i = 0; i < c->n; i++) {
-		if (strcasecmp(c->eps[i]->host, host) == 0) {
-			*idx = i;
-			return 0;
-		}
-		if (strlen(known) + strlen(c->eps[i]->host) + 3 < sizeof(known)) {
-			if (known[0])
-				strcat(known, ", ");
-			strcat(known, c->eps[i]->host);
-		}
-	}
-	if (c->n == 0)
-		return dp_usage(err, "sandbox %s has no stand-ins (tier %s)", c->sb.name, c->sb.tier);
-	return dp_usage(err, "sandbox %s has no stand-in for '%s'; it has: %s", c->sb.name, host, known);
-}
-
-static bool answers(const ep_ctx *c)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	memcpy(sa.sun_path, c->sock, sizeof(sa.sun_path) < sizeof(c->sock) ? sizeof(sa.sun_path) : sizeof(c->sock));
-	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-}
-
-/* Live (the admin socket answers) or saved; a change to the saved state
- * takes the sandbox's lock, which a run holds for its whole length. */
-static int attach(ep_ctx *c, const char *config, const char *name, bool change, json_t *args, dp_error **err)
-{
-	char rel[192], lk[96];
-	dp_error *busy = NULL;
-
-	if (dp_cli_open(config, &c->cli, err) < 0) {
-		json_decref(args);
-		return -1;
-	}
-	if (dp_ops_begin(&c->cli.ops, &c->cli.actor, DP_ACT_ENDPOINTS, name, args, &c->guard, err) < 0)
-		return -1;
-	c->guarded = true;
-	if (dp_sandbox_get(c->cli.store, name, &c->sb, err) < 0)
-		return -1;
-	if (dp_sandbox_endpoint_list(c->cli.spec, &c->sb, &c->eps, &c->n, err) < 0)
-		return -1;
-	dp_sandbox_endpoints_state_dir(name, rel, sizeof(rel));
-	snprintf(c->state_dir, sizeof(c->state_dir), "%s/%s", c->cli.store->root, rel);
-	if (c->n == 0)
-		return 0;
-	snprintf(rel, sizeof(rel), "sandboxes/%s", name);
-	c->sandbox_dir = openat(c->cli.store->rootfd, rel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (c->sandbox_dir < 0)
-		return dp_fail_errno(err, "open %s/%s", c->cli.store->root, rel);
-	dp_sandbox_endpoints_socket_addr(c->cli.store->root, name, c->sandbox_dir, c->sock, sizeof(c->sock));
-	c->live = answers(c);
-	if (c->live || !change)
-		goto out;
-	snprintf(lk, sizeof(lk), "sandbox-%s", name);
-	c->lock = dp_store_lock(c->cli.store, lk, false, &busy);
-	dp_error_free(&busy);
-	/* held by a run that is still starting (its socket comes in a moment)
-	 * or by another short command */
-	for (int tries = 0; c->lock < 0 && !c->live && tries < 40; tries++) {
-		struct timespec ts = { 0, 50000000 };
-		nanosleep(&ts, NULL);
-		c->live = answers(c);
-		if (!c->live) {
-			c->lock = dp_store_lock(c->cli.store, lk, false, &busy);
-			dp_error_free(&busy);
-		}
-	}
-	if (c->lock < 0 && !c->live)
-		return dp_usage(err, "sandbox %s is busy (another doppel command changes it) and its stand-ins are not "
-				"running; try again",
-				name);
-out:
-	if (c->live) {
-		if (dp_dl_curl(err) < 0)
-			return -1;
-		sym_curl_global_init(CURL_GLOBAL_DEFAULT);
-	}
-	return 0;
 }
 
 int cmd_endpoints(int argc, char **argv, dp_error **err)
@@ -600,11 +113,10 @@ int cmd_endpoints(int argc, char **argv, dp_error **err)
 	const char *config = NULL, *pos[5] = { 0 };
 	bool as_json = false;
 	dp_cli_opt opts[] = { { "--json", &as_json, NULL }, { NULL, NULL, NULL } };
-	ep_ctx c = { .lock = -1, .sandbox_dir = -1 };
 	const char *verb, *host = NULL;
-	json_t *args;
-	size_t idx = 0;
-	int r = -1;
+	struct dp_remote *rem = NULL;
+	json_t *j = NULL;
+	int r;
 
 	if (argc > 1 && strcmp(argv[1], "serve") == 0)
 		return cmd_endpoints_serve(argc - 1, argv + 1, err);
@@ -626,35 +138,42 @@ int cmd_endpoints(int argc, char **argv, dp_error **err)
 		if (as_json)
 			return dp_usage(err, "endpoints %s scenario: --json is for listings", pos[0]);
 		host = pos[2];
-		if (check_word("scenario", pos[3], err) < 0 || check_word("state", pos[4], err) < 0)
-			return -1;
 	} else {
 		return dp_usage(err, "endpoints: unknown '%s'; expected %s", verb, USAGE);
 	}
-	if (host && (check_word("host", host, err) < 0))
+	/* the words themselves are checked by ops, for doppeld's callers too */
+	if (dp_cli_remote(&rem, err) < 0)
 		return -1;
-	args = json_pack("{s:s, s:s?, s:s?, s:s?}", "view", verb ? verb : "stand-ins", "host", host, "scenario",
-			 verb && verb[0] == 's' ? pos[3] : NULL, "state", verb && verb[0] == 's' ? pos[4] : NULL);
-	if (attach(&c, config, pos[0], verb && verb[0] == 's', args, err) < 0)
-		goto out;
-	if (host && find_host(&c, host, &idx, err) < 0)
-		goto out;
-	if (verb == NULL)
-		r = list(&c, as_json, err);
-	else if (verb[0] == 'j')
-		r = journal(&c, host ? c.eps[idx]->host : NULL, as_json, err);
-	else if ((r = set_scenario(&c, idx, pos[3], pos[4], err)) == 0)
-		printf("%s: scenario %s is now in state %s%s\n", c.eps[idx]->host, pos[3], pos[4],
-		       c.live ? "" : " (from the next run on)");
-out:
-	if (c.guarded)
-		r = dp_ops_end(&c.guard, r, err);
-	if (c.lock >= 0)
-		close(c.lock);
-	if (c.sandbox_dir >= 0)
-		close(c.sandbox_dir);
-	free(c.eps);
-	dp_sandbox_clear(&c.sb);
-	dp_cli_close(&c.cli);
-	return r;
+	if (rem) {
+		if (verb && verb[0] == 'j' && host && url_word(host, err) < 0) {
+			dp_remote_close(rem);
+			return -1;
+		}
+		r = remote_view(rem, pos[0], verb, host, pos[3], pos[4], &j, err);
+		dp_remote_close(rem);
+	} else {
+		dp_cli cli;
+		if (dp_cli_open(config, &cli, err) < 0)
+			return -1;
+		if (verb == NULL)
+			r = dp_ops_endpoints_list(&cli.ops, &cli.actor, pos[0], &j, err);
+		else if (verb[0] == 'j')
+			r = dp_ops_endpoints_journal(&cli.ops, &cli.actor, pos[0], host, &j, err);
+		else
+			r = dp_ops_endpoints_scenario(&cli.ops, &cli.actor, pos[0], host, pos[3], pos[4], &j, err);
+		dp_cli_close(&cli);
+	}
+	if (r < 0)
+		return -1;
+	if (verb && verb[0] == 's')
+		printf("%s: scenario %s is now in state %s%s\n", json_string_value(json_object_get(j, "host")),
+		       pos[3], pos[4], json_is_true(json_object_get(j, "running")) ? "" : " (from the next run on)");
+	else if (as_json)
+		dp_print_json(json_incref(j));
+	else if (verb == NULL)
+		print_list(j);
+	else
+		print_journal(j);
+	json_decref(j);
+	return 0;
 }

@@ -90,6 +90,15 @@ static int rebase_op(dpd_ctx *c, json_t **body, dp_error **err)
 	return 0;
 }
 
+static int synth_op(dpd_ctx *c, json_t **body, dp_error **err)
+{
+	json_t *seed = json_object_get(c->call->body, "seed");
+	uint64_t s = (uint64_t)json_integer_value(seed);
+
+	return dp_ops_synth(c->ops, c->actor, c->call->name, str(c->call, "table"), (uint64_t)num(c->call, "rows"),
+			    seed ? &s : NULL, body, err);
+}
+
 static int audit_verify_op(dpd_ctx *c, json_t **body, dp_error **err)
 {
 	dp_audit_verdict v;
@@ -171,6 +180,22 @@ int dpd_api_ops(dpd_ctx *c, unsigned *status, json_t **body, dp_error **err)
 		r = dp_ops_destroy(o, a, k->name, k->force, err);
 		if (r == 0)
 			*body = sandbox_json("destroyed", k->name);
+		break;
+	case DPD_OP_SCAN:
+		r = dp_ops_scan(o, a, k->name, (uint64_t)num(k, "min_length"), body, err);
+		break;
+	case DPD_OP_SYNTH:
+		r = synth_op(c, body, err);
+		break;
+	case DPD_OP_ENDPOINTS:
+		r = dp_ops_endpoints_list(o, a, k->name, body, err);
+		break;
+	case DPD_OP_ENDPOINTS_JOURNAL:
+		r = dp_ops_endpoints_journal(o, a, k->name, k->host[0] ? k->host : NULL, body, err);
+		break;
+	case DPD_OP_ENDPOINTS_SCENARIO:
+		r = dp_ops_endpoints_scenario(o, a, k->name, str(k, "host"), str(k, "scenario"), str(k, "state"), body,
+					      err);
 		break;
 	case DPD_OP_AUDIT:
 		r = dp_ops_audit(o, a, k->since, body, err);

@@ -31,7 +31,7 @@ typedef struct field {
 	const char *what; /* for dp_check_name's message */
 } field;
 
-enum { Q_FORCE = 1, Q_ALL = 2, Q_SINCE = 4 };
+enum { Q_FORCE = 1, Q_ALL = 2, Q_SINCE = 4, Q_HOST = 8 };
 
 typedef struct route {
 	const char *method;
@@ -68,6 +68,19 @@ static const field f_run[] = {
 	{ "stdin", F_B64, false, NULL },
 	{ NULL, 0, false, NULL },
 };
+static const field f_scan[] = { { "min_length", F_UINT, false, NULL }, { NULL, 0, false, NULL } };
+static const field f_synth[] = {
+	{ "table", F_STR, true, NULL },
+	{ "rows", F_UINT, true, NULL },
+	{ "seed", F_UINT, false, NULL },
+	{ NULL, 0, false, NULL },
+};
+static const field f_scenario[] = {
+	{ "host", F_STR, true, NULL },
+	{ "scenario", F_STR, true, NULL },
+	{ "state", F_STR, true, NULL },
+	{ NULL, 0, false, NULL },
+};
 static const field f_token[] = {
 	{ "name", F_NAME, true, "token name" },
 	{ "user", F_STR, false, NULL },
@@ -88,6 +101,13 @@ static const route routes[] = {
 	{ "POST", "/v1/sandboxes/{}/reset", DPD_OP_RESET, true, true, 0, "sandbox name", f_reset },
 	{ "POST", "/v1/sandboxes/{}/rebase", DPD_OP_REBASE, true, true, 0, "sandbox name", f_rebase },
 	{ "POST", "/v1/sandboxes/{}/run", DPD_OP_RUN, false, true, 0, "sandbox name", f_run },
+	{ "POST", "/v1/sandboxes/{}/scan", DPD_OP_SCAN, false, true, 0, "sandbox name", f_scan },
+	{ "POST", "/v1/sandboxes/{}/synth", DPD_OP_SYNTH, true, true, 0, "sandbox name", f_synth },
+	{ "GET", "/v1/sandboxes/{}/endpoints", DPD_OP_ENDPOINTS, false, false, 0, "sandbox name", f_none },
+	{ "GET", "/v1/sandboxes/{}/endpoints/journal", DPD_OP_ENDPOINTS_JOURNAL, false, false, Q_HOST, "sandbox name",
+	  f_none },
+	{ "POST", "/v1/sandboxes/{}/endpoints/scenario", DPD_OP_ENDPOINTS_SCENARIO, true, true, 0, "sandbox name",
+	  f_scenario },
 	{ "DELETE", "/v1/sandboxes/{}", DPD_OP_DESTROY, true, false, Q_FORCE, "sandbox name", f_none },
 	{ "GET", "/v1/audit", DPD_OP_AUDIT, false, false, Q_SINCE, NULL, f_none },
 	{ "GET", "/v1/audit/verify", DPD_OP_AUDIT_VERIFY, false, false, 0, NULL, f_none },
@@ -155,9 +175,24 @@ static int query_bool(const char *key, const char *v, size_t n, bool *out, dp_er
 	return dp_usage(err, "query %s: expected 1, 0, true or false, got '%.*s'", key, (int)(n > 64 ? 64 : n), v);
 }
 
+/* A host name as it is: no percent-decoding, so only characters that
+ * never need it. */
+static int query_host(const char *v, size_t n, char *out, dp_error **err)
+{
+	if (n == 0 || n > DPD_HOST_MAX)
+		return dp_usage(err, "query host: expected a host name of 1 to %d characters", DPD_HOST_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
+		      v[i] == '.' || v[i] == '-' || v[i] == '_'))
+			return dp_usage(err, "query host: expected a host name (letters, digits, '.', '-', '_')");
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 0;
+}
+
 static int parse_query(const route *r, const char *q, dpd_call *c, dp_error **err)
 {
-	bool seen_force = false, seen_all = false, seen_since = false;
+	bool seen_force = false, seen_all = false, seen_since = false, seen_host = false;
 
 	while (q && *q) {
 		size_t n = strcspn(q, "&");
@@ -189,6 +224,10 @@ static int parse_query(const route *r, const char *q, dpd_call *c, dp_error **er
 			if (dp_parse_uint("query since", num, 0, INT64_MAX, &s, err) < 0)
 				return -1;
 			c->since = (int64_t)s;
+		} else if ((r->query & Q_HOST) && klen == 4 && memcmp(q, "host", 4) == 0 && !seen_host) {
+			seen_host = true;
+			if (query_host(v, vlen, c->host, err) < 0)
+				return -1;
 		} else {
 			return dp_usage(err, "query parameter '%.*s' is unknown or repeated here", (int)(klen > 64 ? 64 : klen),
 					q);

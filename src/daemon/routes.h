@@ -16,6 +16,7 @@
 #define DPD_BODY_MAX (64u * 1024)  /* request bodies, and run socket requests */
 #define DPD_ARGV_MAX 1024          /* words of a command */
 #define DPD_ENV_MAX 256            /* "K=V" entries of a run */
+#define DPD_HOST_MAX 253           /* a stand-in's host name in a query */
 
 typedef enum dpd_op {
 	DPD_OP_VERSION,
@@ -31,6 +32,11 @@ typedef enum dpd_op {
 	DPD_OP_REBASE,
 	DPD_OP_DESTROY,
 	DPD_OP_RUN,
+	DPD_OP_SCAN,
+	DPD_OP_SYNTH,
+	DPD_OP_ENDPOINTS,
+	DPD_OP_ENDPOINTS_JOURNAL,
+	DPD_OP_ENDPOINTS_SCENARIO,
 	DPD_OP_AUDIT,
 	DPD_OP_AUDIT_VERIFY,
 	DPD_OP_TOKENS,
@@ -47,6 +53,7 @@ typedef struct dpd_call {
 	char name[64];   /* the path's {name}, dp_check_name-clean; "" if none */
 	bool force, all; /* ?force=1, ?all=1 */
 	int64_t since;   /* ?since=UNIXSECONDS, 0 if absent */
+	char host[DPD_HOST_MAX + 1]; /* ?host=HOST: [A-Za-z0-9._-]; "" if absent */
 	json_t *body;    /* owned */
 } dpd_call;
 

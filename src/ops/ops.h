@@ -32,8 +32,8 @@ typedef struct dp_ops {
  * store root's owner). */
 int dp_ops_load_policy(dp_store *st, const char *access, dp_policy **out, dp_error **err);
 
-/* For the actions whose core has not moved under ops yet (scan, synth,
- * endpoints, check, postgres): the check and the record, around code the
+/* For the actions whose core has not moved under ops yet (check,
+ * postgres): the check and the record, around code the
  * front end runs between them. dp_ops_begin fills t's tier and owner from
  * the sandbox when one is named. dp_ops_end records r's outcome (0 ok, -1
  * failed with e) and returns r. */
@@ -129,6 +129,39 @@ int dp_ops_run(dp_ops *o, const dp_actor *a, const char *name, const dp_plan *ti
 #define DP_OPS_ARGV_MAX 32
 #define DP_OPS_ARG_MAX 256
 json_t *dp_ops_run_args(char **argv, bool tty);
+
+/* scan (ops-data.c): is a value of a masked production column anywhere in
+ * the sandbox? min_length 0 means DP_OPS_SCAN_MIN_LENGTH. *out is
+ * {sandbox, columns: [db.table.column], leaks: [{layer, path, column,
+ * offset, file}], values, values_too_short, files, bytes, unreadable}; a
+ * leak names where it is, never the value. Leaks found are a result (0),
+ * not a failure: the front end decides the exit status. */
+#define DP_OPS_SCAN_MIN_LENGTH 5
+#define DP_OPS_SCAN_MIN_LENGTH_MAX 4096
+int dp_ops_scan(dp_ops *o, const dp_actor *a, const char *name, uint64_t min_length, json_t **out, dp_error **err);
+
+/* synth (ops-data.c): rows generated rows in table ("DB.TABLE", DB an
+ * SQLite database of production.databases) of the sandbox's copy; seed
+ * NULL picks a random one. *out is {sandbox, table, rows, seed}. */
+int dp_ops_synth(dp_ops *o, const dp_actor *a, const char *name, const char *table, uint64_t rows,
+		 const uint64_t *seed, json_t **out, dp_error **err);
+
+/* endpoints (ops-endpoints.c): a sandbox's API stand-ins, live through
+ * their admin socket while it runs, else their saved state. One policy
+ * action, "endpoints", for all three.
+ * list: {sandbox, tier, running, endpoints: [{host, address, mappings_dir,
+ *   count, mappings: [{method, url, status, fault?, name?, id?,
+ *   scenario?}], scenarios: {NAME: STATE}}]}
+ * journal: the calls made to them (to host only, unless NULL), oldest
+ *   first: {sandbox, running, requests: [{time, logged_ms, host, method,
+ *   path, status, matched, mapping?}]}
+ * scenario: puts one scenario of host's mappings in state (live at once,
+ *   else from the next run on): {sandbox, host, scenario, state, running} */
+int dp_ops_endpoints_list(dp_ops *o, const dp_actor *a, const char *name, json_t **out, dp_error **err);
+int dp_ops_endpoints_journal(dp_ops *o, const dp_actor *a, const char *name, const char *host, json_t **out,
+			     dp_error **err);
+int dp_ops_endpoints_scenario(dp_ops *o, const dp_actor *a, const char *name, const char *host,
+			      const char *scenario, const char *state, json_t **out, dp_error **err);
 
 /* audit: records since (unix seconds) as a JSON array; verify. */
 int dp_ops_audit(dp_ops *o, const dp_actor *a, int64_t since, json_t **out, dp_error **err);
