@@ -254,6 +254,21 @@ grep -q "scenario rate: Started" "$T/local" || fail "the route's scenario did no
 same "unknown host" endpoints sb journal api.other.example
 [ "$LRC" = 2 ] || fail "journal of an unknown host: exit $LRC"
 cmp -s "$T/local.err" "$T/remote.err" || fail "the error differs through doppeld: $(cat "$T/local.err" "$T/remote.err")"
+# while the sandbox runs: through the stand-ins' admin socket, from doppeld too
+loc run sb -- sleep 60 >/dev/null 2>&1 &
+runner=$!
+live() { api GET /v1/sandboxes/sb/endpoints/journal && [ "$(body 'j["running"]')" = true ]; }
+wait_for live 150 || { kill $runner; fail "the running sandbox's stand-ins never showed as running: $(cat "$T/body")"; }
+api POST /v1/sandboxes/sb/endpoints/scenario "{\"host\": \"$PAY\", \"scenario\": \"rate\", \"state\": \"limited\"}"
+ok 200 "live scenario route"
+[ "$(body 'j["running"]')" = true ] || { kill $runner; fail "live scenario route: $(cat "$T/body")"; }
+same "live endpoints" endpoints sb
+grep -q "(running)" "$T/local" && grep -q "scenario rate: limited" "$T/local" ||
+	{ kill $runner; fail "live endpoints: $(cat "$T/local")"; }
+same "live scenario" endpoints sb scenario $PAY rate Started
+[ "$(cat "$T/local")" = "$PAY: scenario rate is now in state Started" ] || { kill $runner; fail "live scenario says: $(cat "$T/local")"; }
+kill -TERM $runner
+wait $runner
 check_production "(endpoints)"
 pass "endpoints: list, journal and scenario routes; remote CLI = local CLI; denials 403 + audited; bad input 400"
 
