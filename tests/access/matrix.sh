@@ -91,7 +91,7 @@ allowed() {
 		list | diff | drift) [ "$_t" = dev ] || [ "$_t" = qa ] && return 0 ;;
 		esac
 		case $_a in
-		create | run | reset | checkpoint | rebase | destroy | diff | drift)
+		create | run | reset | checkpoint | rebase | destroy | diff | drift | scan | endpoints)
 			[ "$_t" = "$home" ] && [ "$_o" != other ] && return 0 ;;
 		esac
 		[ "$_r" = qa ] && [ "$_a" = run ] && [ "$_t" = dev ] && return 0
@@ -174,6 +174,8 @@ for r in $ROLES; do
 			cell "$r" "$u" reset "$t" $o "$t/$n" POST "/v1/sandboxes/$n/reset" '{}'
 			run_cell "$r" "$u" "$t" $o "$n"
 			cell "$r" "$u" rebase "$t" $o "$t/$n" POST "/v1/sandboxes/$n/rebase" '{}'
+			cell "$r" "$u" scan "$t" $o "$t/$n" POST "/v1/sandboxes/$n/scan" '{}'
+			cell "$r" "$u" endpoints "$t" $o "$t/$n" GET "/v1/sandboxes/$n/endpoints"
 			cell "$r" "$u" destroy "$t" $o "$t/$n" DELETE "/v1/sandboxes/$n"
 		done
 	done
