@@ -117,6 +117,8 @@ void dp_child_main(dp_child_ctx *ctx)
 	/* dies with the monitor; if it is already gone the channel reads EOF */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(DP_EXIT_SETUP);
+	/* ps and profiles tell the sandbox's init from its monitor */
+	(void)prctl(PR_SET_NAME, "doppel-init", 0, 0, 0);
 	for (;;) {
 		char payload[64];
 		int fd = -1;
