@@ -162,6 +162,9 @@ static int open_below(int base, const char *rel)
  * slows the namespace's teardown. Large directories are still bound. */
 #define ETC_COPY_MAX_ENTRIES 64
 #define ETC_COPY_MAX_BYTES (256 * 1024)
+/* st_size of a directory past which it cannot be small: 64 entries take at
+ * most ~4K on ext4, ~1.3K on tmpfs, ~8K (long names) on btrfs */
+#define ETC_LIST_MAX_DIR_SIZE (8 * 1024)
 
 static int copy_tree(int src, int rootfd, const char *rel, dp_error **err);
 static int copy_file_into(int src, int rootfd, const char *rel, const struct stat *st, dp_error **err);
@@ -194,7 +197,10 @@ static int copy_system_entry(int base, const char *name, int rootfd, const char 
 		size_t entries = 0, bytes = 0;
 		if (mkdirat(rootfd, rel, 0755) < 0 && errno != EEXIST)
 			return dp_fail_errno(err, "create /%s", rel);
-		if (in_etc) {
+		/* a directory this big is bound without reading it: ext4 lists a
+		 * hashed directory by sorting all of it (Debian's alternatives and
+		 * ssl/certs are 20K with ~300-500 names); others report less */
+		if (in_etc && st.st_size <= ETC_LIST_MAX_DIR_SIZE) {
 			cleanup_close int dir = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (dir >= 0 && small_tree(dir, &entries, &bytes))
 				return copy_tree(dir, rootfd, rel, err);
