@@ -85,7 +85,7 @@ echo "$out" | grep -qE '/dev/(vda|sda|mem|kmsg)' && fail "host device nodes visi
 pass "/dev has exactly the minimal nodes and they work"
 
 # --- /proc: only the sandbox's processes, pid 1 is doppel's init ------------
-dname=$(basename "$DOPPEL" | cut -c1-15)
+dname=doppel-init
 out=$(isolate -- /bin/sh -c '
 	echo "pids $(ls /proc | grep -c "^[0-9][0-9]*$")"
 	echo "ps $(ps -e --no-headers | wc -l)"
