@@ -255,7 +255,9 @@ same "unknown host" endpoints sb journal api.other.example
 [ "$LRC" = 2 ] || fail "journal of an unknown host: exit $LRC"
 cmp -s "$T/local.err" "$T/remote.err" || fail "the error differs through doppeld: $(cat "$T/local.err" "$T/remote.err")"
 # while the sandbox runs: through the stand-ins' admin socket, from doppeld too
-loc run sb -- sleep 60 >/dev/null 2>&1 &
+# "$DOPPEL" itself in the background (not the loc function's subshell), so
+# $runner is the process that SIGTERM must reach
+DOPPEL_HOST=local "$DOPPEL" run sb -- sleep 60 >/dev/null 2>&1 &
 runner=$!
 live() { api GET /v1/sandboxes/sb/endpoints/journal && [ "$(body 'j["running"]')" = true ]; }
 wait_for live 150 || { kill $runner; fail "the running sandbox's stand-ins never showed as running: $(cat "$T/body")"; }
@@ -269,6 +271,7 @@ same "live scenario" endpoints sb scenario $PAY rate Started
 [ "$(cat "$T/local")" = "$PAY: scenario rate is now in state Started" ] || { kill $runner; fail "live scenario says: $(cat "$T/local")"; }
 kill -TERM $runner
 wait $runner
+kill -0 $runner 2>/dev/null && fail "the run is still there after SIGTERM"
 check_production "(endpoints)"
 pass "endpoints: list, journal and scenario routes; remote CLI = local CLI; denials 403 + audited; bad input 400"
 
