@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -30,6 +31,14 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/path.h"
+
+/* seconds since an arbitrary start, for the DOPPEL_DEBUG timings */
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *findings, dp_error **err)
 {
@@ -45,10 +54,12 @@ int dp_snapshot_check_databases(const dp_spec *spec, int prodfd, size_t *finding
 
 		if (db->postgres) {
 			char *ci = NULL;
+			double t0 = mono();
 			memset(&rep, 0, sizeof(rep));
 			r = dp_pg_prod_conninfo(spec, db, &ci, err);
 			if (r == 0 && dp_pg_pii_check(ci, spec, db, &rep, err) < 0)
 				r = dp_wrap(err, "database %s", db->name);
+			dp_debug("database %s: strict PII check in %.2f s", db->name, mono() - t0);
 			if (ci) {
 				sodium_memzero(ci, strlen(ci));
 				free(ci);
@@ -303,6 +314,7 @@ int dp_snapshot_copy_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_sync_r
 		cleanup_free char *dst = NULL;
 		char *prod = NULL;
 		dp_clone_stats cs;
+		double t0 = mono();
 		int cr;
 
 		if (db->postgres == NULL)
@@ -317,6 +329,8 @@ int dp_snapshot_copy_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_sync_r
 		if (dp_pg_prod_conninfo(spec, db, &prod, err) < 0)
 			goto out;
 		memset(&cs, 0, sizeof(cs));
+		dp_debug("database %s: build database made in %.2f s", db->name, mono() - t0);
+		t0 = mono();
 		dst = dp_pgc_data_conninfo(&c, build);
 		cr = dp_pg_clone(prod, dst, spec, db, &key, 0, &cs, err);
 		sodium_memzero(prod, strlen(prod));
@@ -327,8 +341,10 @@ int dp_snapshot_copy_pg(dp_store *st, const dp_spec *spec, int64_t id, dp_sync_r
 			goto out;
 		}
 		/* sandboxes are made from it; nobody connects to it */
+		t0 = mono();
 		if (dp_pgc_exec(conn, err, "ALTER DATABASE %s IS_TEMPLATE true ALLOW_CONNECTIONS false", id_build) < 0)
 			goto out;
+		dp_debug("database %s: made a template in %.2f s", db->name, mono() - t0);
 		for (size_t ti = 0; ti < spec->n_tiers; ti++)
 			if (tier_subsets(spec, &spec->tiers[ti], db) &&
 			    pg_subset(conn, &c, spec, db, spec->tiers[ti].name, build, id, res, err) < 0)
