@@ -119,11 +119,16 @@ write_config() {
 	} >"$DOPPEL_CONFIG"
 }
 
-# A listing of the store (paths, types, sizes) to prove a command changed nothing.
-# The audit log is left out: it records every call, refused ones too.
+# A listing of the store (paths, types, sizes, and the database's rows) to
+# prove a command changed nothing. The audit log and its chain head are left
+# out: they record every call, refused ones too. So are the database files'
+# sizes: the head's update grows the WAL, which outlives each command.
 store_listing() {
 	if [ -e "$DOPPEL_HOME" ]; then
-		(cd "$DOPPEL_HOME" && find . ! -path ./audit.log -printf '%p %y %s\n' | LC_ALL=C sort)
+		(cd "$DOPPEL_HOME" && find . ! -path ./audit.log ! -path './doppel.db*' -printf '%p %y %s\n' | LC_ALL=C sort)
+		if [ -e "$DOPPEL_HOME/doppel.db" ]; then
+			sqlite3 "file:$DOPPEL_HOME/doppel.db?mode=ro" .dump | grep -v '^INSERT INTO audit_head '
+		fi
 	else
 		echo "(no store)"
 	fi
