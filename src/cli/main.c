@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "store/store.h"
 #include "util/error.h"
 
 typedef struct command {
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
 	dp_error *err = NULL;
 	int status;
 
+	if (argc >= 2 && strcmp(argv[1], DP_STORE_REMOVER_ARG) == 0)
+		return dp_store_remover_main(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return DP_EXIT_USAGE;

@@ -352,6 +352,8 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], DPD_RUNNER_ARG) == 0)
 		return dpd_runner_main();
+	if (argc >= 2 && strcmp(argv[1], DP_STORE_REMOVER_ARG) == 0)
+		return dp_store_remover_main(argc, argv);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;

@@ -106,9 +106,11 @@ int dp_ops_end(dp_ops_guard *g, int r, dp_error **err)
 {
 	dp_error *e = NULL;
 	const char *msg = r < 0 && err && *err ? (*err)->msg : NULL;
+	bool recorded = dp_audit_append(g->ops->store, g->actor, dp_action_name(g->action),
+					g->target[0] ? g->target : NULL, g->args, r < 0 ? DP_AUDIT_FAILED : DP_AUDIT_OK,
+					msg, &e) == 0;
 
-	if (dp_audit_append(g->ops->store, g->actor, dp_action_name(g->action), g->target[0] ? g->target : NULL,
-			    g->args, r < 0 ? DP_AUDIT_FAILED : DP_AUDIT_OK, msg, &e) < 0) {
+	if (!recorded) {
 		if (r < 0) {
 			/* keep the action's own error first; the log's follows */
 			char *m = NULL;
@@ -124,5 +126,9 @@ int dp_ops_end(dp_ops_guard *g, int r, dp_error **err)
 	}
 	json_decref(g->args);
 	g->args = NULL;
+	/* what the action stopped naming goes now that it is recorded: after
+	 * the audit head's synced commit (which made the action's commits
+	 * durable), not racing it for the disk */
+	dp_store_remove_deferred(g->ops->store, recorded);
 	return r;
 }

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -246,38 +244,6 @@ static void layer_below(dp_store *st, const dp_sandbox *sb, const char *base, ch
 	sqlite3_finalize(q);
 }
 
-/* Removes a tree in a detached child so the command returns at once. */
-static void remove_later(dp_store *st, const char *const *rels, size_t n)
-{
-	pid_t pid = fork();
-	if (pid != 0) {
-		if (pid > 0)
-			waitpid(pid, NULL, 0);
-		return;
-	}
-	/* keep only the store dir, and drop the rest here, in the child the
-	 * caller waits for: a lock fd still open in the remover when the caller
-	 * returns would make the caller's next command find the sandbox busy */
-	{
-		int keep = st->rootfd;
-		if (keep > 3)
-			syscall(SYS_close_range, 3, keep - 1, 0);
-		syscall(SYS_close_range, keep + 1, ~0U, 0);
-	}
-	if (fork() == 0) {
-		/* nor may it hold the caller's pipes open: $(doppel reset x) returns now */
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0)
-			for (int fd = 0; fd <= 2; fd++)
-				dup2(null, fd);
-		setsid();
-		for (size_t i = 0; i < n; i++)
-			if (rels[i])
-				dp_remove_tree_at(st->rootfd, rels[i]);
-	}
-	_exit(0);
-}
-
 static int create_once(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from, uid_t owner,
 		       bool *pruned, dp_error **err)
 {
@@ -392,7 +358,6 @@ int dp_sandbox_destroy(dp_store *st, const char *name, bool force, dp_error **er
 	cleanup_close int lock = -1;
 	sqlite3_stmt *del = NULL;
 	char final[160], trash[160];
-	const char *gone[1];
 	__attribute__((cleanup(free_names))) char **pgnames = NULL;
 
 	if (dp_check_name("sandbox name", name, err) < 0)
@@ -431,10 +396,8 @@ int dp_sandbox_destroy(dp_store *st, const char *name, bool force, dp_error **er
 	dp_pgsb_drop(st, pgnames);
 	snprintf(final, sizeof(final), "sandboxes/%s", name);
 	snprintf(trash, sizeof(trash), "tmp/destroyed-%s-%d", name, (int)getpid());
-	if (renameat(st->rootfd, final, st->rootfd, trash) == 0) {
-		gone[0] = trash;
-		remove_later(st, gone, 1);
-	}
+	if (renameat(st->rootfd, final, st->rootfd, trash) == 0)
+		dp_store_defer_remove(st, trash);
 	return 0;
 }
 
@@ -483,7 +446,6 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 	cleanup_close int lock = lock_for_change(st, name, force, err);
 	dp_sandbox sb;
 	char dir[128], upper[32], old_u[192], old_w[192], below[256];
-	const char *gone[2] = { NULL, NULL };
 
 	if (lock < 0)
 		return -1;
@@ -538,6 +500,12 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 		goto fail_tx;
 	if (dp_store_commit(st, err) < 0)
 		goto fail_tx;
+	/* the old work dir is garbage now; the old upper unless frozen */
+	snprintf(old_w, sizeof(old_w), "%s/w%lld", dir, (long long)sb.gen);
+	snprintf(old_u, sizeof(old_u), "%s/%s", dir, sb.upper);
+	dp_store_defer_remove(st, old_w);
+	if (freeze_as == NULL)
+		dp_store_defer_remove(st, old_u);
 	/* a reset also forgets what the stand-ins saw and their scenario states;
 	 * the layers are already reset, so a failure here is only reported */
 	if (freeze_as == NULL) {
@@ -567,12 +535,6 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 			dp_sandbox_clear(&now);
 		}
 	}
-	/* the old work dir is always garbage; the old upper unless frozen */
-	snprintf(old_w, sizeof(old_w), "%s/w%lld", dir, (long long)sb.gen);
-	snprintf(old_u, sizeof(old_u), "%s/%s", dir, sb.upper);
-	gone[0] = old_w;
-	gone[1] = freeze_as ? NULL : old_u;
-	remove_later(st, gone, 2);
 	dp_sandbox_clear(&sb);
 	return 0;
 fail_tx:
@@ -840,7 +802,8 @@ int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool fo
 			dp_store_rollback(st);
 			goto out_gone;
 		}
-		remove_later(st, (const char *const *)gone, ng);
+		for (size_t g = 0; g < ng; g++)
+			dp_store_defer_remove(st, gone[g]);
 		/* the old checkpoints' databases go; its own are made from the new snapshot */
 		dp_pgsb_drop(st, pgold);
 		r = settle_named(st, name, err);

@@ -6,16 +6,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
 #include "util/path.h"
 
 /* Each entry moves the schema from version i to i+1, in one transaction. */
@@ -295,12 +302,159 @@ void dp_store_close(dp_store *st)
 {
 	if (st == NULL)
 		return;
+	dp_store_remove_deferred(st, false);
 	if (st->db)
 		sqlite3_close(st->db);
 	if (st->rootfd >= 0)
 		close(st->rootfd);
 	free(st->root);
 	free(st);
+}
+
+void dp_store_defer_remove(dp_store *st, const char *rel)
+{
+	char **t = realloc(st->trash, (st->n_trash + 1) * sizeof(*t));
+	char *c = strdup(rel);
+
+	if (t)
+		st->trash = t;
+	if (t == NULL || c == NULL) {
+		free(c); /* out of memory: left for `doppel check` */
+		return;
+	}
+	st->trash[st->n_trash++] = c;
+}
+
+/* The commits that dropped the trees are in the WAL, not synced
+ * (synchronous=NORMAL); syncing the WAL file makes them durable. No WAL:
+ * another connection checkpointed it into doppel.db, and a checkpoint
+ * syncs. */
+static int sync_wal(dp_store *st)
+{
+	cleanup_close int fd = openat(st->rootfd, "doppel.db-wal", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	return fdatasync(fd);
+}
+
+typedef struct remover {
+	char **argv;
+	const posix_spawn_file_actions_t *fa;
+	const posix_spawnattr_t *at;
+	int rc;
+} remover;
+
+/* The middle of a double hop: a process sharing the caller's memory
+ * (CLONE_VM) while the caller waits (CLONE_VFORK), so nothing is copied and
+ * the caller takes no copy-on-write faults afterwards. It starts the
+ * remover and exits at once, so the remover is reparented to init and
+ * neither doppel nor a long-lived doppeld has a child to reap. */
+static int remover_hop(void *p)
+{
+	remover *r = p;
+	pid_t pid;
+
+	r->rc = posix_spawn(&pid, "/proc/self/exe", r->fa, r->at, r->argv, environ);
+	return 0; /* clone's wrapper ends the hop (no _exit: nothing noreturn on this stack for ASan) */
+}
+
+/* Starts the detached remover of st->trash: this binary again, in its own
+ * session, stdio on /dev/null (`$(doppel reset x)` returns now), only the
+ * store's directory open (a sandbox lock held by it would make the
+ * caller's next command find the sandbox busy). */
+static bool spawn_remover(dp_store *st)
+{
+	enum { HOP_STACK = 64 * 1024 };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all, none, old;
+	cleanup_free char **argv = calloc(st->n_trash + 3, sizeof(char *));
+	remover r = { .argv = argv, .fa = &fa, .at = &at, .rc = -1 };
+	char *stack;
+	pid_t pid = -1;
+	bool ok;
+
+	if (argv == NULL)
+		return false;
+	argv[0] = "doppel";
+	argv[1] = DP_STORE_REMOVER_ARG;
+	memcpy(argv + 2, st->trash, st->n_trash * sizeof(char *));
+	stack = mmap(NULL, HOP_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return false;
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	ok = posix_spawn_file_actions_adddup2(&fa, st->rootfd, 3) == 0 &&
+	     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0) == 0 &&
+	     posix_spawn_file_actions_adddup2(&fa, 0, 1) == 0 && posix_spawn_file_actions_adddup2(&fa, 0, 2) == 0 &&
+	     posix_spawn_file_actions_addclosefrom_np(&fa, 4) == 0 && posix_spawnattr_setsigmask(&at, &none) == 0 &&
+	     posix_spawnattr_setsigdefault(&at, &all) == 0 &&
+	     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) == 0;
+	if (ok) {
+		/* no signal handler may run on the hop's stack */
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		pid = clone(remover_hop, stack + HOP_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &r);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	munmap(stack, HOP_STACK);
+	return pid > 0 && r.rc == 0;
+}
+
+void dp_store_remove_deferred(dp_store *st, bool durable)
+{
+	if (st == NULL || st->n_trash == 0)
+		return;
+	if (!durable && sync_wal(st) < 0)
+		dp_warn("sync %s/doppel.db-wal: %s; old layers stay in the store until `doppel check` removes them",
+			st->root, strerror(errno));
+	else if (!spawn_remover(st))
+		for (size_t i = 0; i < st->n_trash; i++)
+			dp_remove_tree_at(st->rootfd, st->trash[i]); /* no detached process: here and now */
+	for (size_t i = 0; i < st->n_trash; i++)
+		free(st->trash[i]);
+	free(st->trash);
+	st->trash = NULL;
+	st->n_trash = 0;
+}
+
+/* A tree to remove: relative, no '..' component; anything else is not one
+ * dp_store_defer_remove queued. */
+static bool below_store(const char *rel)
+{
+	if (rel[0] == '\0' || rel[0] == '/')
+		return false;
+	for (const char *c = rel;;) {
+		const char *slash = strchr(c, '/');
+		size_t n = slash ? (size_t)(slash - c) : strlen(c);
+		if (n == 2 && c[0] == '.' && c[1] == '.')
+			return false;
+		if (slash == NULL)
+			return true;
+		c = slash + 1;
+	}
+}
+
+int dp_store_remover_main(int argc, char **argv)
+{
+	struct stat sb;
+	int r = 0;
+
+	if (fstat(3, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "doppel %s: fd 3 is not the store's directory\n", DP_STORE_REMOVER_ARG);
+		return DP_EXIT_USAGE;
+	}
+	for (int i = 2; i < argc; i++)
+		if (!below_store(argv[i]) || (dp_remove_tree_at(3, argv[i]) < 0 && errno != ENOENT))
+			r = DP_EXIT_FAIL;
+	return r;
 }
 
 int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err)

@@ -34,6 +34,8 @@ typedef struct dp_store {
 	char *root;
 	int rootfd;
 	sqlite3 *db;
+	char **trash; /* dp_store_defer_remove's trees, relative to root */
+	size_t n_trash;
 } dp_store;
 
 /* $DOPPEL_HOME, else ~/.local/share/doppel for a user, /var/lib/doppel for root. */
@@ -69,6 +71,24 @@ void dp_store_snapdbs_free(dp_snapdb *v, size_t n);
 /* An exclusive, non-blocking lock on a named object; returns the fd holding
  * it or -1 with a "busy" usage error naming what holds it. */
 int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err);
+
+/* Trees no record names any more (a reset's old layer, a destroyed
+ * sandbox moved to tmp/) are removed in the background, and only once the
+ * transaction that dropped them is on disk: a power loss must not bring
+ * back a record naming a half-removed tree. dp_store_defer_remove queues
+ * one (call it after the commit). dp_store_remove_deferred starts one
+ * detached process that removes the queue; durable says the caller has
+ * just synced every commit (the audit head's synchronous=FULL commit),
+ * else it syncs the WAL first. The service layer calls it once the action
+ * is recorded, dp_store_close for anything left. A crash before that
+ * leaves the trees to `doppel check`. */
+void dp_store_defer_remove(dp_store *st, const char *rel);
+void dp_store_remove_deferred(dp_store *st, bool durable);
+/* The detached remover: the store's directory is fd 3, argv[2..] the trees
+ * relative to it. main() of doppel and doppeld call it when argv[1] is
+ * DP_STORE_REMOVER_ARG; it returns the exit status. */
+#define DP_STORE_REMOVER_ARG "--internal-remove-trees"
+int dp_store_remover_main(int argc, char **argv);
 
 /* The project's masking key, created on first use. */
 int dp_store_mask_key(dp_store *st, unsigned char key[32], dp_error **err);
