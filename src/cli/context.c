@@ -72,8 +72,10 @@ static int open_cli(const char *config, dp_cli *cli, bool with_spec, bool need_p
 	}
 	r = dp_store_open(root, &cli->store, err);
 	free(root);
-	if (r == 0 && (r = dp_actor_self(&cli->actor, err)) == 0 &&
-	    (r = dp_ops_load_policy(cli->store, NULL, &cli->policy, err)) == 0) {
+	/* the policy first: the caller's groups are looked up only when it binds one */
+	if (r == 0 && (r = dp_ops_load_policy(cli->store, NULL, &cli->policy, err)) == 0 &&
+	    (r = dp_policy_binds_groups(cli->policy) ? dp_actor_self(&cli->actor, err)
+						      : dp_actor_self_nogroups(&cli->actor, err)) == 0) {
 		cli->ops.spec = cli->spec;
 		cli->ops.store = cli->store;
 		cli->ops.policy = cli->policy;

@@ -26,7 +26,7 @@ static char *group_name(gid_t gid)
 	return strdup(num);
 }
 
-int dp_actor_for_uid(uid_t uid, gid_t gid, dp_source source, dp_actor *out, dp_error **err)
+static int actor_for_uid(uid_t uid, gid_t gid, dp_source source, bool with_groups, dp_actor *out, dp_error **err)
 {
 	struct passwd pw, *res = NULL;
 	cleanup_free char *buf = NULL;
@@ -45,13 +45,15 @@ int dp_actor_for_uid(uid_t uid, gid_t gid, dp_source source, dp_actor *out, dp_e
 	if (getpwuid_r(uid, &pw, buf, 16384, &res) == 0 && res) {
 		out->user = strdup(res->pw_name);
 		/* the primary group is the passwd entry's, the login's view */
-		if (getgrouplist(res->pw_name, gid, gids, &ng) < 0)
+		if (!with_groups)
+			ng = 0;
+		else if (getgrouplist(res->pw_name, gid, gids, &ng) < 0)
 			ng = MAX_GROUPS; /* more than fit: keep those that did */
 	} else {
 		snprintf(num, sizeof(num), "%u", (unsigned)uid);
 		out->user = strdup(num);
 		gids[0] = gid;
-		ng = 1;
+		ng = with_groups ? 1 : 0;
 	}
 	out->groups = calloc((size_t)ng + 1, sizeof(char *));
 	if (out->user == NULL || out->groups == NULL)
@@ -72,9 +74,19 @@ nomem:
 	return dp_fail(err, ENOMEM, "look up uid %u", (unsigned)uid);
 }
 
+int dp_actor_for_uid(uid_t uid, gid_t gid, dp_source source, dp_actor *out, dp_error **err)
+{
+	return actor_for_uid(uid, gid, source, true, out, err);
+}
+
 int dp_actor_self(dp_actor *out, dp_error **err)
 {
-	return dp_actor_for_uid(geteuid(), getegid(), DP_SOURCE_LOCAL, out, err);
+	return actor_for_uid(geteuid(), getegid(), DP_SOURCE_LOCAL, true, out, err);
+}
+
+int dp_actor_self_nogroups(dp_actor *out, dp_error **err)
+{
+	return actor_for_uid(geteuid(), getegid(), DP_SOURCE_LOCAL, false, out, err);
 }
 
 void dp_actor_clear(dp_actor *a)

@@ -156,6 +156,11 @@ dp_policy *dp_policy_single_user(uid_t owner)
 	return p;
 }
 
+bool dp_policy_binds_groups(const dp_policy *p)
+{
+	return !p->single_user && p->n_bind[GROUPS] > 0;
+}
+
 void dp_policy_free(dp_policy *p)
 {
 	if (p == NULL)

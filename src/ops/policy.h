@@ -50,6 +50,8 @@ typedef struct dp_policy dp_policy;
 int dp_policy_load(const char *path, dp_policy **out, dp_error **err);
 /* The policy of a store without access.yaml: owner is admin, nobody else anything. */
 dp_policy *dp_policy_single_user(uid_t owner);
+/* Whether an actor's groups can change what p allows (it binds a group). */
+bool dp_policy_binds_groups(const dp_policy *p);
 void dp_policy_free(dp_policy *p);
 
 /* What an action is on. tier NULL for tierless actions; sandbox NULL when
