@@ -34,12 +34,13 @@ int dp_dl_load(dp_dllib *lib, dp_error **err)
 		if (!p) {
 			const char *why = dlerror();
 
-			/* leave no pointer half-set; the library stays mapped, which is harmless */
+			/* the message first: dlclose frees dlerror's string */
+			r = dp_fail(err, 0, "load %s: it has no %s (%s); doppel needs a newer %s", lib->soname,
+				    lib->syms[i].name, why ? why : "not found", lib->package);
+			/* leave no pointer half-set */
 			for (size_t j = 0; j < i; j++)
 				*lib->syms[j].ptr = NULL;
 			dlclose(h);
-			r = dp_fail(err, 0, "load %s: it has no %s (%s); doppel needs a newer %s", lib->soname,
-				    lib->syms[i].name, why ? why : "not found", lib->package);
 			goto out;
 		}
 		*lib->syms[i].ptr = p;
