@@ -18,6 +18,7 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -221,7 +222,7 @@ static int copy_file_into(int src, int rootfd, const char *rel, const struct sta
 {
 	cleanup_close int in = -1;
 	cleanup_close int out = -1;
-	char buf[65536], p[64];
+	char p[64];
 	ssize_t n;
 
 	/* an O_PATH fd cannot be read; reopen that very file through /proc */
@@ -232,11 +233,12 @@ static int copy_file_into(int src, int rootfd, const char *rel, const struct sta
 	out = openat(rootfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, st->st_mode & 0777);
 	if (out < 0)
 		return dp_fail_errno(err, "create /%s", rel);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			return dp_fail_errno(err, "write /%s", rel);
+	/* in the kernel: a user buffer would cost the init a page fault per
+	 * page of stack it first touches */
+	while ((n = sendfile(out, in, NULL, 1 << 20)) > 0)
+		;
 	if (n < 0)
-		return dp_fail_errno(err, "read /%s", rel);
+		return dp_fail_errno(err, "copy /%s", rel);
 	return 0;
 }
 
