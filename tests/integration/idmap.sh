@@ -20,28 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# useradd and userdel take the shadow locks; other suites may hold them
-retry() {
-	i=0
-	until "$@" >"$T/retry.err" 2>&1; do
-		i=$((i + 1))
-		[ $i -lt 50 ] || fail "$*: $(cat "$T/retry.err")"
-		sleep 0.2
-	done
-}
-# usermod --add-subuids needs the files; a minimal image may lack them
-for f in /etc/subuid /etc/subgid; do
-	[ -e "$f" ] || { : >"$f" && chmod 644 "$f"; } || fail "cannot create $f"
-done
-id "$U" >/dev/null 2>&1 && retry userdel "$U"
-retry useradd --no-create-home --shell /usr/sbin/nologin "$U"
+make_user "$U"
 range() { awk -F: -v u="$U" '$1 == u && $3 >= 65536 { print $2; exit }' "$1"; }
-# Debian's useradd gives new users a range when /etc/subuid exists; else add one
-if [ -z "$(range /etc/subuid)" ] || [ -z "$(range /etc/subgid)" ]; then
-	next=$(cat /etc/subuid /etc/subgid 2>/dev/null |
-		awk -F: 'BEGIN { m = 100000 } $2 + $3 > m { m = $2 + $3 } END { print m }')
-	retry usermod --add-subuids "$next-$((next + 65535))" --add-subgids "$next-$((next + 65535))" "$U"
-fi
 BASE=$(range /etc/subuid)
 GBASE=$(range /etc/subgid)
 [ -n "$BASE" ] && [ -n "$GBASE" ] || fail "no subordinate range for $U after useradd/usermod"
