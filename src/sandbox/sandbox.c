@@ -244,6 +244,40 @@ static void layer_below(dp_store *st, const dp_sandbox *sb, const char *base, ch
 	sqlite3_finalize(q);
 }
 
+/* Reset refuses a base a restart may have cut short (store/flush.c): the
+ * checkpoint chain from 'base' down, then the snapshot. */
+static int trust_base(dp_store *st, const dp_sandbox *sb, const char *base, dp_error **err)
+{
+	cleanup_free char *label = base ? strdup(base) : NULL;
+
+	for (int depth = 0; label && depth < 400; depth++) {
+		sqlite3_stmt *q = NULL;
+		char *parent = NULL;
+		bool lost = false;
+		if (dp_store_prepare(st, "SELECT parent, unflushed FROM checkpoints WHERE sandbox = ?1 AND label = ?2",
+				     &q, err) < 0)
+			return -1;
+		sqlite3_bind_text(q, 1, sb->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, label, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			parent = xstrdup0(sqlite3_column_text(q, 0));
+			lost = dp_store_mark_lost((const char *)sqlite3_column_text(q, 1));
+		}
+		sqlite3_finalize(q);
+		if (lost) {
+			free(parent);
+			return dp_fail(err, 0,
+				       "checkpoint %s of sandbox %s was still being written to disk when the machine "
+				       "restarted, so some of its files may be incomplete; reset to an older checkpoint "
+				       "or to the snapshot (see 'doppel check')",
+				       label, sb->name);
+		}
+		free(label);
+		label = parent;
+	}
+	return dp_snapshot_trust(st, sb->snapshot, err);
+}
+
 static int create_once(dp_store *st, const dp_spec *spec, const char *name, const char *tier, int64_t from, uid_t owner,
 		       bool *pruned, dp_error **err)
 {
@@ -265,6 +299,8 @@ static int create_once(dp_store *st, const dp_spec *spec, const char *name, cons
 	if (!snapshot_exists(st, from))
 		return dp_usage(err, "--from %lld: no such snapshot; see 'doppel snapshots'", (long long)from),
 		       (*err)->errnum = ENOENT, -1; /* the daemon answers 404 */
+	if (dp_snapshot_trust(st, from, err) < 0)
+		return -1;
 	lock = lock_sandbox(st, name, err);
 	if (lock < 0)
 		return -1;
@@ -459,6 +495,10 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 		dp_sandbox_clear(&sb);
 		return dp_usage(err, "sandbox %s already has a checkpoint '%s'", name, freeze_as);
 	}
+	if (!freeze_as && trust_base(st, &sb, base, err) < 0) {
+		dp_sandbox_clear(&sb);
+		return -1;
+	}
 	snprintf(dir, sizeof(dir), "sandboxes/%s", name);
 	snprintf(upper, sizeof(upper), "u%lld", (long long)(sb.gen + 1));
 	if (freeze_as)
@@ -475,10 +515,15 @@ static int swap_upper(dp_store *st, const char *name, const char *base, const ch
 	if (freeze_as) {
 		sqlite3_stmt *q = NULL;
 		int rc;
-		if (dp_store_prepare(st,
-				     "INSERT INTO checkpoints (sandbox, label, layer, parent, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+		char mark[DP_STORE_MARK_MAX];
+		/* the frozen layer is in the page cache only (store/flush.c) */
+		if (dp_store_flush_mark(st, mark, err) < 0 ||
+		    dp_store_prepare(st,
+				     "INSERT INTO checkpoints (sandbox, label, layer, parent, created, unflushed)"
+				     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 				     &q, err) < 0)
 			goto fail_tx;
+		sqlite3_bind_text(q, 6, mark, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, freeze_as, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 3, sb.upper, -1, SQLITE_STATIC);
@@ -730,6 +775,10 @@ int dp_sandbox_rebase(dp_store *st, const char *name, bool keep_changes, bool fo
 	if (newest == sb.snapshot) {
 		dp_sandbox_clear(&sb);
 		return 0;
+	}
+	if (dp_snapshot_trust(st, newest, err) < 0) {
+		dp_sandbox_clear(&sb);
+		return -1;
 	}
 	if (keep_changes) {
 		dp_diff_entry *mine = NULL;

@@ -58,6 +58,11 @@ void dp_snapshot_subsets_dir(int64_t id, char *buf, size_t n);
 
 /* The id of the newest snapshot, 0 when there is none. */
 int64_t dp_snapshot_latest(dp_store *st);
+/* A snapshot recorded on an earlier boot and never confirmed on disk
+ * (store/flush.c): its files may be incomplete. dp_snapshot_trust is the
+ * error to refuse it as a base with. */
+bool dp_snapshot_lost(dp_store *st, int64_t id);
+int dp_snapshot_trust(dp_store *st, int64_t id, dp_error **err);
 /* "snapshots/<id>" relative to the store root, in buf. */
 void dp_snapshot_dir(int64_t id, char *buf, size_t n);
 

@@ -38,6 +38,10 @@ typedef struct walk {
 	sqlite3_stmt *insert;  /* new manifest row */
 	dp_progress *prog;
 	bool rootless;
+	bool noclone;    /* FICLONE failed once: the store cannot reflink */
+	mode_t umask;    /* what O_CREAT strips from a new file's mode */
+	uid_t new_uid;   /* owner and group a new file gets without fchown */
+	gid_t new_gid;
 } walk;
 
 static int64_t ns_of(struct timespec ts)
@@ -177,11 +181,17 @@ static int copy_file(walk *w, int dirfd, const char *name, const struct stat *ls
 			return dp_fail_errno(err, "stat production %s", rel);
 		if (!S_ISREG(before.st_mode) || before.st_ino != lst->st_ino)
 			return dp_fail(err, 0, "production %s changed type while syncing", rel);
-		unlinkat(destdir, name, 0);
-		out = openat(destdir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		/* created with its final permission bits where the umask allows
+		 * (no fchmod then); the tree is in a 0700 directory until commit */
+		out = openat(destdir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, lst->st_mode & 0777);
+		if (out < 0 && errno == EEXIST && attempt > 0 && unlinkat(destdir, name, 0) == 0)
+			out = openat(destdir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+				     lst->st_mode & 0777);
 		if (out < 0)
 			return dp_fail_errno(err, "write snapshot %s", rel);
-		if (ioctl(out, FICLONE, in) < 0 && copy_bytes(in, out, before.st_size, &done) < 0)
+		if (!w->noclone && ioctl(out, FICLONE, in) == 0)
+			;
+		else if ((w->noclone = true, copy_bytes(in, out, before.st_size, &done)) < 0)
 			return dp_fail_errno(err, "copy %s", rel);
 		if (w->opts->verify) {
 			if (hash_fd(in, hash) < 0)
@@ -194,9 +204,13 @@ static int copy_file(walk *w, int dirfd, const char *name, const struct stat *ls
 			      ns_of(after.st_ctim) == ns_of(before.st_ctim);
 		if (stable || attempt == COPY_RETRIES - 1) {
 			/* rootless, ownership stays the caller's; the manifest keeps the original */
-			if (!w->rootless && fchown(out, lst->st_uid, lst->st_gid) < 0)
+			if (!w->rootless && (lst->st_uid != w->new_uid || lst->st_gid != w->new_gid) &&
+			    fchown(out, lst->st_uid, lst->st_gid) < 0)
 				dp_debug("chown %s: %s", rel, strerror(errno));
-			if (fchmod(out, lst->st_mode & 07777) < 0)
+			/* set-id bits always take this (open never sets them), after
+			 * fchown, which would clear them */
+			if ((lst->st_mode & 07777) != (lst->st_mode & 0777 & ~w->umask) &&
+			    fchmod(out, lst->st_mode & 07777) < 0)
 				return dp_fail_errno(err, "chmod snapshot %s", rel);
 			copy_xattrs(in, out);
 			{
@@ -417,6 +431,30 @@ void dp_snapshot_subsets_dir(int64_t id, char *buf, size_t n)
 	snprintf(buf, n, "subsets/%lld", (long long)id);
 }
 
+bool dp_snapshot_lost(dp_store *st, int64_t id)
+{
+	sqlite3_stmt *q = NULL;
+	bool lost = false;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT unflushed FROM snapshots WHERE id = ?1", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, id);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			lost = dp_store_mark_lost((const char *)sqlite3_column_text(q, 0));
+	}
+	sqlite3_finalize(q);
+	return lost;
+}
+
+int dp_snapshot_trust(dp_store *st, int64_t id, dp_error **err)
+{
+	if (!dp_snapshot_lost(st, id))
+		return 0;
+	return dp_fail(err, 0,
+		       "snapshot %lld was still being written to disk when the machine restarted, so some of its files "
+		       "may be incomplete; run 'doppel sync' for a new snapshot (see 'doppel check')",
+		       (long long)id);
+}
+
 int64_t dp_snapshot_latest(dp_store *st)
 {
 	sqlite3_stmt *q = NULL;
@@ -445,6 +483,7 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 	cleanup_close int lockfd = -1;
 	cleanup_close int subfd = -1;
 	char tmprel[64], final[64], prevrel[64], subtmp[64] = "", subfinal[64];
+	char mark[DP_STORE_MARK_MAX];
 	sqlite3_stmt *ins = NULL;
 	double t0 = now_s();
 	int64_t id;
@@ -466,7 +505,10 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 
 	w.prev = dp_snapshot_latest(st);
 	id = w.prev + 1;
-	if (w.prev > 0) {
+	if (w.prev > 0 && dp_snapshot_lost(st, w.prev)) {
+		dp_warn("snapshot %lld may have lost files in a restart before it reached the disk; copying everything",
+			(long long)w.prev);
+	} else if (w.prev > 0) {
 		dp_snapshot_dir(w.prev, prevrel, sizeof(prevrel));
 		w.prevfd = openat(st->rootfd, prevrel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (w.prevfd < 0)
@@ -488,6 +530,18 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 	if (tmpfd < 0) {
 		dp_fail_errno(err, "open %s/%s", st->root, tmprel);
 		goto out;
+	}
+	{
+		/* what a new file gets without fchmod and fchown (copy_file) */
+		struct stat ts;
+		if (fstat(tmpfd, &ts) < 0) {
+			dp_fail_errno(err, "stat %s/%s", st->root, tmprel);
+			goto out;
+		}
+		w.umask = umask(077);
+		umask(w.umask);
+		w.new_uid = geteuid();
+		w.new_gid = (ts.st_mode & S_ISGID) ? ts.st_gid : getegid();
 	}
 	/* the manifest goes to a TEMP table first: the store stays free for
 	 * create, reset and the rest for as long as the walk takes */
@@ -544,9 +598,12 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 		goto out_tx;
 	if (dp_store_begin(st, err) < 0)
 		goto out;
-	if (dp_store_prepare(st,
-			     "INSERT INTO snapshots (id, created, root, files, bytes, copied, linked) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* the tree is in the page cache only: a mark until the background
+	 * syncfs confirms it (store/flush.c) */
+	if (dp_store_flush_mark(st, mark, err) < 0 ||
+	    dp_store_prepare(st,
+			     "INSERT INTO snapshots (id, created, root, files, bytes, copied, linked, unflushed) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 			     &ins, err) < 0)
 		goto out_tx;
 	sqlite3_bind_int64(ins, 1, id);
@@ -556,6 +613,7 @@ int dp_snapshot_sync(dp_store *st, const dp_spec *spec, const dp_sync_opts *opts
 	sqlite3_bind_int64(ins, 5, (int64_t)res->bytes);
 	sqlite3_bind_int64(ins, 6, (int64_t)res->copied);
 	sqlite3_bind_int64(ins, 7, (int64_t)res->linked);
+	sqlite3_bind_text(ins, 8, mark, -1, SQLITE_STATIC);
 	if (sqlite3_step(ins) != SQLITE_DONE) {
 		dp_store_sql_error(st, "record snapshot", err);
 		goto out_tx;

@@ -114,7 +114,7 @@ static void check_snapshots(dp_store *st, bool repair, dp_check_report *rep)
 			garbage(st, repair, rel, "subsets of a snapshot no record names (an interrupted sync or prune)", rep);
 	}
 	free_list(dirs);
-	if (sqlite3_prepare_v2(st->db, "SELECT id FROM snapshots", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT id, unflushed FROM snapshots", -1, &q, NULL) != SQLITE_OK)
 		return;
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		char rel[64];
@@ -124,8 +124,24 @@ static void check_snapshots(dp_store *st, bool repair, dp_check_report *rep)
 			printf("problem: snapshot %lld is recorded but %s is missing\n", (long long)sqlite3_column_int64(q, 0),
 			       rel);
 			rep->problems++;
+		} else if (dp_store_mark_lost((const char *)sqlite3_column_text(q, 1))) {
+			/* not repaired: sandboxes may sit on it, and 'doppel sync' makes its replacement */
+			printf("problem: snapshot %lld was still being written to disk when the machine restarted; "
+			       "its files may be incomplete (run 'doppel sync', then 'doppel rebase' its sandboxes)\n",
+			       (long long)sqlite3_column_int64(q, 0));
+			rep->problems++;
 		}
 	}
+	sqlite3_finalize(q);
+	if (sqlite3_prepare_v2(st->db, "SELECT sandbox, label, unflushed FROM checkpoints", -1, &q, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(q) == SQLITE_ROW)
+		if (dp_store_mark_lost((const char *)sqlite3_column_text(q, 2))) {
+			printf("problem: checkpoint %s of sandbox %s was still being written to disk when the machine "
+			       "restarted; its files may be incomplete\n",
+			       (const char *)sqlite3_column_text(q, 1), (const char *)sqlite3_column_text(q, 0));
+			rep->problems++;
+		}
 	sqlite3_finalize(q);
 }
 

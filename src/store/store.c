@@ -96,6 +96,10 @@ static const char *const migrations[] = {
 	"  SELECT snapshot, '', name, pgname FROM snapshot_databases;"
 	"DROP TABLE snapshot_databases;"
 	"ALTER TABLE snapshot_databases_v4 RENAME TO snapshot_databases;",
+	/* 4 -> 5: trees written without fsyncs carry a mark until the
+	 * background syncfs confirms them (flush.c) */
+	"ALTER TABLE snapshots ADD COLUMN unflushed TEXT;"
+	"ALTER TABLE checkpoints ADD COLUMN unflushed TEXT;",
 };
 
 int dp_check_name(const char *what, const char *name, dp_error **err)
@@ -369,17 +373,24 @@ static bool spawn_remover(dp_store *st)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t all, none, old;
-	cleanup_free char **argv = calloc(st->n_trash + 3, sizeof(char *));
+	cleanup_free char **argv = calloc(st->n_marks + st->n_trash + 3, sizeof(char *));
+	cleanup_free char *flags = malloc(st->n_marks * (DP_STORE_MARK_MAX + 8) + 1);
 	remover r = { .argv = argv, .fa = &fa, .at = &at, .rc = -1 };
 	char *stack;
 	pid_t pid = -1;
 	bool ok;
 
-	if (argv == NULL)
+	if (argv == NULL || flags == NULL)
 		return false;
 	argv[0] = "doppel";
 	argv[1] = DP_STORE_REMOVER_ARG;
-	memcpy(argv + 2, st->trash, st->n_trash * sizeof(char *));
+	for (size_t i = 0; i < st->n_marks; i++) {
+		char *f = flags + i * (DP_STORE_MARK_MAX + 8);
+		snprintf(f, DP_STORE_MARK_MAX + 8, "--flush=%s", st->marks[i]);
+		argv[2 + i] = f;
+	}
+	if (st->n_trash)
+		memcpy(argv + 2 + st->n_marks, st->trash, st->n_trash * sizeof(char *));
 	stack = mmap(NULL, HOP_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		return false;
@@ -410,19 +421,34 @@ static bool spawn_remover(dp_store *st)
 
 void dp_store_remove_deferred(dp_store *st, bool durable)
 {
-	if (st == NULL || st->n_trash == 0)
+	if (st == NULL || (st->n_trash == 0 && st->n_marks == 0))
 		return;
-	if (!durable && sync_wal(st) < 0)
+	if (!durable && sync_wal(st) < 0) {
 		dp_warn("sync %s/doppel.db-wal: %s; old layers stay in the store until `doppel check` removes them",
 			st->root, strerror(errno));
-	else if (!spawn_remover(st))
+		/* the marks still go: they need no synced commit */
 		for (size_t i = 0; i < st->n_trash; i++)
-			dp_remove_tree_at(st->rootfd, st->trash[i]); /* no detached process: here and now */
+			free(st->trash[i]);
+		st->n_trash = 0;
+	}
+	if ((st->n_trash || st->n_marks) && !spawn_remover(st)) {
+		/* no detached process: here and now */
+		if (dp_store_flush_marks(st->rootfd, st->marks, st->n_marks) < 0)
+			dp_warn("sync the store %s: %s; `doppel check` will report its new trees after a restart",
+				st->root, strerror(errno));
+		for (size_t i = 0; i < st->n_trash; i++)
+			dp_remove_tree_at(st->rootfd, st->trash[i]);
+	}
 	for (size_t i = 0; i < st->n_trash; i++)
 		free(st->trash[i]);
+	for (size_t i = 0; i < st->n_marks; i++)
+		free(st->marks[i]);
 	free(st->trash);
+	free(st->marks);
 	st->trash = NULL;
 	st->n_trash = 0;
+	st->marks = NULL;
+	st->n_marks = 0;
 }
 
 /* A tree to remove: relative, no '..' component; anything else is not one
@@ -451,8 +477,19 @@ int dp_store_remover_main(int argc, char **argv)
 		fprintf(stderr, "doppel %s: fd 3 is not the store's directory\n", DP_STORE_REMOVER_ARG);
 		return DP_EXIT_USAGE;
 	}
+	{
+		/* marks first: a tree's confirmation should not wait for removals */
+		cleanup_free char **marks = calloc((size_t)argc, sizeof(char *));
+		size_t n = 0;
+		for (int i = 2; marks && i < argc; i++)
+			if (strncmp(argv[i], "--flush=", 8) == 0)
+				marks[n++] = argv[i] + 8;
+		if (marks == NULL || dp_store_flush_marks(3, marks, n) < 0)
+			r = DP_EXIT_FAIL;
+	}
 	for (int i = 2; i < argc; i++)
-		if (!below_store(argv[i]) || (dp_remove_tree_at(3, argv[i]) < 0 && errno != ENOENT))
+		if (strncmp(argv[i], "--flush=", 8) != 0 &&
+		    (!below_store(argv[i]) || (dp_remove_tree_at(3, argv[i]) < 0 && errno != ENOENT)))
 			r = DP_EXIT_FAIL;
 	return r;
 }

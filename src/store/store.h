@@ -28,7 +28,7 @@
 
 #include "util/error.h"
 
-#define DP_STORE_SCHEMA_VERSION 4
+#define DP_STORE_SCHEMA_VERSION 5
 
 typedef struct dp_store {
 	char *root;
@@ -36,6 +36,8 @@ typedef struct dp_store {
 	sqlite3 *db;
 	char **trash; /* dp_store_defer_remove's trees, relative to root */
 	size_t n_trash;
+	char **marks; /* dp_store_flush_mark's marks, for the detached flush */
+	size_t n_marks;
 } dp_store;
 
 /* $DOPPEL_HOME, else ~/.local/share/doppel for a user, /var/lib/doppel for root. */
@@ -85,10 +87,22 @@ int dp_store_lock(dp_store *st, const char *name, bool shared, dp_error **err);
 void dp_store_defer_remove(dp_store *st, const char *rel);
 void dp_store_remove_deferred(dp_store *st, bool durable);
 /* The detached remover: the store's directory is fd 3, argv[2..] the trees
- * relative to it. main() of doppel and doppeld call it when argv[1] is
- * DP_STORE_REMOVER_ARG; it returns the exit status. */
+ * relative to it, after any --flush=MARK (flush.c). main() of doppel and
+ * doppeld call it when argv[1] is DP_STORE_REMOVER_ARG; it returns the exit
+ * status. */
 #define DP_STORE_REMOVER_ARG "--internal-remove-trees"
 int dp_store_remover_main(int argc, char **argv);
+
+/* Trees written without an fsync per file (snapshots, checkpoint layers;
+ * flush.c). dp_store_flush_mark makes the mark to store in the record's
+ * `unflushed` column and queues it: the detached process started by
+ * dp_store_remove_deferred syncs the store's file system, then clears it
+ * (dp_store_flush_marks). dp_store_mark_lost says a mark was made on an
+ * earlier boot, i.e. the machine went down before the tree was on disk. */
+#define DP_STORE_MARK_MAX 64
+int dp_store_flush_mark(dp_store *st, char mark[DP_STORE_MARK_MAX], dp_error **err);
+bool dp_store_mark_lost(const char *mark);
+int dp_store_flush_marks(int storefd, char **marks, size_t n);
 
 /* The project's masking key, created on first use. */
 int dp_store_mask_key(dp_store *st, unsigned char key[32], dp_error **err);

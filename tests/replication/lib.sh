@@ -127,7 +127,10 @@ store_listing() {
 	if [ -e "$DOPPEL_HOME" ]; then
 		(cd "$DOPPEL_HOME" && find . ! -path ./audit.log ! -path './doppel.db*' -printf '%p %y %s\n' | LC_ALL=C sort)
 		if [ -e "$DOPPEL_HOME/doppel.db" ]; then
-			sqlite3 "file:$DOPPEL_HOME/doppel.db?mode=ro" .dump | grep -v '^INSERT INTO audit_head '
+			# a flush mark (src/store/flush.c) is cleared by a background
+			# process whenever it gets there: not a change a command made
+			sqlite3 "file:$DOPPEL_HOME/doppel.db?mode=ro" .dump | grep -v '^INSERT INTO audit_head ' |
+				sed -E "s/'[0-9a-f-]{36}:[0-9a-f]{16}'/NULL/g"
 		fi
 	else
 		echo "(no store)"
