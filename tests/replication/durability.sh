@@ -10,7 +10,8 @@
 . "$DOPPEL_SRC/tests/replication/lib.sh"
 
 command -v sqlite3 >/dev/null || skip "the sqlite3 shell is needed to read the store"
-db() { sqlite3 "$DOPPEL_HOME/doppel.db" "$@"; }
+# the background flush may hold the store's write lock for a moment
+db() { sqlite3 -cmd ".timeout 10000" "$DOPPEL_HOME/doppel.db" "$@" || fail "sqlite3: $*"; }
 BOOT=$(cat /proc/sys/kernel/random/boot_id)
 OTHER=00000000-1111-2222-3333-444444444444
 [ "$BOOT" != "$OTHER" ] || fail "this boot's id is the test's 'other' id"
