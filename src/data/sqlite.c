@@ -819,6 +819,7 @@ static int swap_in_twin(sqlite3 *db, table *t, const char *twin, const char *pat
 	static const char root[] = "SELECT rootpage FROM main.sqlite_schema WHERE type = 'table' AND name = ?1";
 	int64_t rt = query_int(db, root, t->name, NULL), rw = query_int(db, root, twin, NULL),
 		ver = query_int(db, "PRAGMA main.schema_version", NULL, NULL);
+	double t0 = mono();
 	char *sql;
 	sbuf b = { 0 };
 	int r;
@@ -841,6 +842,7 @@ static int swap_in_twin(sqlite3 *db, table *t, const char *twin, const char *pat
 	dpq_add(&b, "; REINDEX main.");
 	dpq_add_ident(&b, t->name);
 	r = dpq_exec(db, b.p, path, "build the indexes", err);
+	dp_debug("%s: indexes of %s built in %.2f s", path, t->name, mono() - t0);
 	dpq_free(&b);
 	return r;
 }
@@ -870,6 +872,12 @@ static int copy_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t, boo
 	if (twin_fits(db, t, auto_vacuum)) {
 		twin_name(s, twin, sizeof(twin));
 		if (create_twin(db, t, twin, path, err) < 0)
+			return -1;
+		/* rows appended in order, keys sorted in small runs: a small
+		 * cache is fastest for both (measured: 1.0 s to index a million
+		 * emails instead of 2.5 s with 128 MiB, which costs a page fault
+		 * per page) */
+		if (dpq_exec(db, "PRAGMA main.cache_size=-2000", path, "size the page cache", err) < 0)
 			return -1;
 	}
 	dpq_add(&ins, "INSERT INTO main.");
