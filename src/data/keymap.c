@@ -195,7 +195,8 @@ void dp_keymap_free(dp_keymap *m)
 {
 	if (m == NULL)
 		return;
-	free(m->arena);
+	if (m->arena != NULL)
+		munmap(m->arena, m->cap);
 	slots_free(&m->by_orig);
 	slots_free(&m->by_fake);
 	free(m);
@@ -233,13 +234,20 @@ static int append(dp_keymap *m, uint32_t rule, const bytes *o, const bytes *f, s
 	unsigned char *p;
 
 	if (m->len + need > m->cap) {
-		size_t cap = m->cap ? m->cap : 1 << 16;
+		/* mapped, so growing moves page tables instead of copying the
+		 * entries, and in huge pages: one fault per 2 MiB, not per 4 KiB
+		 * (realloc's copies and faults were a third of the key map's
+		 * time on a million keys) */
+		size_t cap = m->cap ? m->cap : HUGE_PAGE;
+		void *np;
 		while (cap < m->len + need)
 			cap *= 2;
-		p = realloc(m->arena, cap);
-		if (p == NULL)
+		np = m->arena ? mremap(m->arena, m->cap, cap, MREMAP_MAYMOVE)
+			      : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (np == MAP_FAILED)
 			return -1;
-		m->arena = p;
+		(void)madvise(np, cap, MADV_HUGEPAGE); /* a hint: fine to be refused */
+		m->arena = np;
 		m->cap = cap;
 	}
 	*off = m->len;

@@ -323,7 +323,10 @@ int dpq_copy_open(dpq_copy *c, const char *src_uri, const char *src_path, const 
 	c->src = src_path;
 	if (read_pragmas(c, src_uri, err) < 0)
 		return -1;
-	if (sqlite3_open_v2(dst_path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	/* one thread uses the connection (the masking thread never calls
+	 * SQLite): no mutex around every call, which cost a sixth of a
+	 * masked copy's time once a second thread existed */
+	if (sqlite3_open_v2(dst_path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		dpq_fail(c->db, "create the copy", dst_path, err);
 		sqlite3_close(c->db);

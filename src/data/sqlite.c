@@ -22,8 +22,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -528,30 +530,50 @@ static void set_result(sqlite3_context *cx, const dp_val *o)
 	}
 }
 
-static bool transform(sqlite3_context *cx, const dp_mask_rule *r, clone_ctx *c, const dp_val *in, uint32_t attempt,
-		      dp_val *out, char *buf)
+/* The fake for `in` (not NULL) by rule ri. unique: through the key map, the
+ * same fake for the same original and never one fake for two. Returns 0
+ * (out may point into buf, the key map or static memory), -1 with msg set
+ * (naming the column, never the value) or -2 when memory ran out. */
+static int mask_one(clone_ctx *c, uint32_t ri, bool unique, const dp_val *in, dp_val *out, char *buf, char *msg,
+		    size_t msgsz)
 {
-	dp_error *e = NULL;
-	char msg[600];
+	const dp_mask_rule *r = &c->spec->rules[ri];
 
-	if (dp_transform(r, c->key, in, attempt, out, buf, DP_TRANSFORM_BUF, &e) == 0)
-		return true;
-	snprintf(msg, sizeof(msg), "%s.%s.%s (%s): %s", r->db, r->table, r->column, dp_mask_kind_name(r->kind),
-		 e ? e->msg : "cannot mask");
-	dp_error_free(&e);
-	sqlite3_result_error(cx, msg, -1);
-	return false;
+	if (unique && dp_keymap_get(c->map, ri, in, out))
+		return 0;
+	for (uint32_t attempt = 0; attempt < (unique ? MAX_ATTEMPTS : 1); attempt++) {
+		dp_error *e = NULL;
+		int claimed;
+		if (dp_transform(r, c->key, in, attempt, out, buf, DP_TRANSFORM_BUF, &e) < 0) {
+			snprintf(msg, msgsz, "%s.%s.%s (%s): %s", r->db, r->table, r->column, dp_mask_kind_name(r->kind),
+				 e ? e->msg : "cannot mask");
+			dp_error_free(&e);
+			return -1;
+		}
+		if (!unique)
+			return 0;
+		claimed = dp_keymap_claim(c->map, ri, in, out);
+		if (claimed == 0)
+			continue; /* another original has it */
+		if (claimed < 0 || (attempt > 0 && dp_keymap_put(c->map, ri, in, out) < 0))
+			return -2;
+		return 0;
+	}
+	snprintf(msg, msgsz,
+		 "%s.%s.%s: %s found no unused value in %d tries; the column is unique, so pick a transformer "
+		 "with more outcomes (hash, uuid, email)",
+		 r->db, r->table, r->column, dp_mask_kind_name(r->kind), MAX_ATTEMPTS);
+	return -1;
 }
 
-/* doppel_mask(RULE, VALUE) */
-static void fn_mask(sqlite3_context *cx, int argc, sqlite3_value **argv)
+static void fn_common(sqlite3_context *cx, sqlite3_value **argv, bool unique)
 {
 	clone_ctx *c = sqlite3_user_data(cx);
 	const dp_mask_rule *r = rule_arg(cx, c, argv[0]);
-	char buf[DP_TRANSFORM_BUF];
+	char buf[DP_TRANSFORM_BUF], msg[600];
 	dp_val in, out;
+	int rc;
 
-	(void)argc;
 	if (r == NULL)
 		return;
 	to_val(argv[1], &in);
@@ -559,51 +581,28 @@ static void fn_mask(sqlite3_context *cx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(cx);
 		return;
 	}
-	if (transform(cx, r, c, &in, 0, &out, buf)) {
+	rc = mask_one(c, (uint32_t)(r - c->spec->rules), unique, &in, &out, buf, msg, sizeof(msg));
+	if (rc == 0)
 		set_result(cx, &out);
-	}
+	else if (rc == -2)
+		sqlite3_result_error_nomem(cx);
+	else
+		sqlite3_result_error(cx, msg, -1);
+}
+
+/* doppel_mask(RULE, VALUE) */
+static void fn_mask(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	fn_common(cx, argv, false);
 }
 
 /* doppel_mask_unique(RULE, VALUE): the same fake for the same original, and
  * never one fake for two originals. */
 static void fn_mask_unique(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
-	clone_ctx *c = sqlite3_user_data(cx);
-	const dp_mask_rule *r = rule_arg(cx, c, argv[0]);
-	uint32_t ri = (uint32_t)sqlite3_value_int64(argv[0]);
-	char buf[DP_TRANSFORM_BUF], msg[512];
-	dp_val in, out;
-
 	(void)argc;
-	if (r == NULL)
-		return;
-	to_val(argv[1], &in);
-	if (in.type == DP_VAL_NULL) {
-		sqlite3_result_null(cx);
-		return;
-	}
-	if (dp_keymap_get(c->map, ri, &in, &out)) {
-		set_result(cx, &out);
-		return;
-	}
-	for (uint32_t attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-		if (!transform(cx, r, c, &in, attempt, &out, buf))
-			return;
-		int claimed = dp_keymap_claim(c->map, ri, &in, &out);
-		if (claimed == 0)
-			continue; /* another original has it */
-		if (claimed < 0 || (attempt > 0 && dp_keymap_put(c->map, ri, &in, &out) < 0)) {
-			sqlite3_result_error_nomem(cx);
-			return;
-		}
-		set_result(cx, &out);
-		return;
-	}
-	snprintf(msg, sizeof(msg),
-		 "%s.%s.%s: %s found no unused value in %d tries; the column is unique, so pick a transformer "
-		 "with more outcomes (hash, uuid, email)",
-		 r->db, r->table, r->column, dp_mask_kind_name(r->kind), MAX_ATTEMPTS);
-	sqlite3_result_error(cx, msg, -1);
+	fn_common(cx, argv, true);
 }
 
 /* ---- the copy ------------------------------------------------------------- */
@@ -847,9 +846,372 @@ static int swap_in_twin(sqlite3 *db, table *t, const char *twin, const char *pat
 	return r;
 }
 
-static int copy_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t, bool auto_vacuum, const char *path,
+/* ---- masking in a second thread ------------------------------------------ *
+ *
+ * A table whose rules are all transformers is copied without doppel_mask():
+ * this thread reads production's rows in batches (SELECT, one read snapshot
+ * as before), a second thread masks a batch while this one inserts the one
+ * before it (a prepared INSERT, values bound where they lie), so the masking
+ * (a third of a masked copy, the key map's probes most of it) runs on
+ * another core. Only the masking thread touches the key map, in row and
+ * column order, as the SQL functions would: the same fakes. */
+
+#define BATCH_ROWS 1024
+
+typedef struct batch {
+	size_t rows;
+	dp_val *in, *out;        /* rows x columns: as read; masked ones as masked */
+	unsigned char *ib, *ob; /* TEXT and BLOB bytes of in and out */
+	size_t ilen, icap, olen, ocap;
+	char err[600]; /* the masking thread's error, or "" */
+	bool nomem;
+} batch;
+
+typedef struct masker {
+	clone_ctx *c;
+	size_t ncols;
+	const int64_t *rule; /* per column: the rule's index, or -1 */
+	const bool *unique;  /* per column: through the key map */
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	batch *todo; /* handed over, not yet masked */
+	bool busy, quit;
+} masker;
+
+static int grow_bytes(unsigned char **p, size_t *cap, size_t need)
+{
+	size_t n = *cap ? *cap : 1 << 16;
+	unsigned char *np;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	np = realloc(*p, n);
+	if (np == NULL)
+		return -1;
+	*p = np;
+	*cap = n;
+	return 0;
+}
+
+/* TEXT and BLOB values first hold offsets into the batch's bytes (which may
+ * move as they grow); this makes them pointers. */
+static void fix_pointers(dp_val *v, size_t n, const unsigned char *base)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].type == DP_VAL_TEXT || v[i].type == DP_VAL_BLOB)
+			v[i].p = (const char *)base + (uintptr_t)v[i].p;
+}
+
+static void mask_batch(masker *m, batch *b)
+{
+	char buf[DP_TRANSFORM_BUF];
+
+	b->olen = 0;
+	b->err[0] = '\0';
+	b->nomem = false;
+	for (size_t r = 0; r < b->rows; r++)
+		for (size_t j = 0; j < m->ncols; j++) {
+			const dp_val *in = &b->in[r * m->ncols + j];
+			dp_val *out = &b->out[r * m->ncols + j];
+			int rc;
+			if (m->rule[j] < 0 || in->type == DP_VAL_NULL) {
+				*out = *in;
+				continue;
+			}
+			rc = mask_one(m->c, (uint32_t)m->rule[j], m->unique[j], in, out, buf, b->err, sizeof(b->err));
+			if (rc == 0 && (out->type == DP_VAL_TEXT || out->type == DP_VAL_BLOB)) {
+				if (grow_bytes(&b->ob, &b->ocap, b->olen + out->n + 1) < 0) {
+					rc = -2;
+				} else {
+					if (out->n)
+						memcpy(b->ob + b->olen, out->p, out->n);
+					out->p = (const char *)(uintptr_t)b->olen;
+					b->olen += out->n;
+				}
+			}
+			if (rc < 0) {
+				b->nomem = rc == -2;
+				return;
+			}
+		}
+	/* masked TEXT and BLOB hold offsets into ob until here */
+	for (size_t r = 0; r < b->rows; r++)
+		for (size_t j = 0; j < m->ncols; j++) {
+			dp_val *out = &b->out[r * m->ncols + j];
+			if (m->rule[j] >= 0 && b->in[r * m->ncols + j].type != DP_VAL_NULL)
+				fix_pointers(out, 1, b->ob);
+		}
+}
+
+static void *masker_main(void *arg)
+{
+	masker *m = arg;
+
+	pthread_mutex_lock(&m->mu);
+	for (;;) {
+		while (m->todo == NULL && !m->quit)
+			pthread_cond_wait(&m->cv, &m->mu);
+		if (m->todo == NULL)
+			break;
+		batch *b = m->todo;
+		pthread_mutex_unlock(&m->mu);
+		mask_batch(m, b);
+		pthread_mutex_lock(&m->mu);
+		m->todo = NULL;
+		m->busy = false;
+		pthread_cond_broadcast(&m->cv);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+static void masker_give(masker *m, batch *b)
+{
+	pthread_mutex_lock(&m->mu);
+	m->todo = b;
+	m->busy = true;
+	pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void masker_wait(masker *m)
+{
+	pthread_mutex_lock(&m->mu);
+	while (m->busy)
+		pthread_cond_wait(&m->cv, &m->mu);
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* Up to BATCH_ROWS rows of sel into b; *more is false once sel is done. */
+static int read_batch(sqlite3_stmt *sel, size_t ncols, batch *b, bool *more)
+{
+	int rc = SQLITE_ROW;
+
+	b->rows = 0;
+	b->ilen = 0;
+	while (b->rows < BATCH_ROWS && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		dp_val *v = &b->in[b->rows * ncols];
+		for (size_t j = 0; j < ncols; j++) {
+			int ci = (int)j;
+			memset(&v[j], 0, sizeof(v[j]));
+			switch (sqlite3_column_type(sel, ci)) {
+			case SQLITE_INTEGER:
+				v[j].type = DP_VAL_INT;
+				v[j].i = sqlite3_column_int64(sel, ci);
+				break;
+			case SQLITE_FLOAT:
+				v[j].type = DP_VAL_REAL;
+				v[j].r = sqlite3_column_double(sel, ci);
+				break;
+			case SQLITE_TEXT:
+			case SQLITE_BLOB: {
+				bool text = sqlite3_column_type(sel, ci) == SQLITE_TEXT;
+				const void *p = text ? (const void *)sqlite3_column_text(sel, ci) : sqlite3_column_blob(sel, ci);
+				size_t n = (size_t)sqlite3_column_bytes(sel, ci);
+				if (grow_bytes(&b->ib, &b->icap, b->ilen + n + 1) < 0)
+					return SQLITE_NOMEM;
+				if (n)
+					memcpy(b->ib + b->ilen, p, n);
+				v[j].type = text ? DP_VAL_TEXT : DP_VAL_BLOB;
+				v[j].p = (const char *)(uintptr_t)b->ilen;
+				v[j].n = n;
+				b->ilen += n;
+				break;
+			}
+			default:
+				v[j].type = DP_VAL_NULL;
+			}
+		}
+		b->rows++;
+	}
+	*more = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	fix_pointers(b->in, b->rows * ncols, b->ib);
+	return SQLITE_OK;
+}
+
+static int insert_batch(sqlite3_stmt *ins, size_t ncols, const batch *b)
+{
+	for (size_t r = 0; r < b->rows; r++) {
+		const dp_val *v = &b->out[r * ncols];
+		int rc;
+		for (size_t j = 0; j < ncols; j++) {
+			int bi = (int)j + 1;
+			switch (v[j].type) {
+			case DP_VAL_INT: rc = sqlite3_bind_int64(ins, bi, v[j].i); break;
+			case DP_VAL_REAL: rc = sqlite3_bind_double(ins, bi, v[j].r); break;
+			/* a non-NULL pointer even when empty: NULL would bind NULL */
+			case DP_VAL_TEXT: rc = sqlite3_bind_text(ins, bi, v[j].n ? v[j].p : "", (int)v[j].n, SQLITE_STATIC); break;
+			case DP_VAL_BLOB: rc = v[j].n ? sqlite3_bind_blob(ins, bi, v[j].p, (int)v[j].n, SQLITE_STATIC)
+						      : sqlite3_bind_zeroblob(ins, bi, 0);
+				break;
+			default: rc = sqlite3_bind_null(ins, bi);
+			}
+			if (rc != SQLITE_OK)
+				return rc;
+		}
+		rc = sqlite3_step(ins);
+		sqlite3_reset(ins);
+		if (rc != SQLITE_DONE)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+/* Can the masking thread take t's masked columns? Transformers only (sql
+ * and template rules are SQL, evaluated by SQLite), and UTF-8, so text
+ * reaches the copy byte for byte. */
+static bool threaded_fits(const dpq_copy *cp, table *t)
+{
+	if (strcasecmp(cp->encoding, "UTF-8") != 0)
+		return false;
+	for (size_t j = 0; j < t->n; j++) {
+		const dp_mask_rule *r = t->cols[j].rule;
+		if (r && (r->kind == DP_MASK_SQL || r->kind == DP_MASK_TEMPLATE))
+			return false;
+	}
+	return true;
+}
+
+/* INSERT INTO main.<into> (cols) VALUES (?, ...) from SELECT cols FROM src.t,
+ * masked by the second thread. The columns: the rowid alias if any, then
+ * every column but generated ones. */
+static int fill_threaded(sqlite3 *db, clone_ctx *c, const dp_spec *spec, schema *s, table *t, const char *alias,
+			 const char *into, const char *path, uint64_t *rows, dp_error **err)
+{
+	sbuf sel = { 0 }, ins = { 0 }, vals = { 0 };
+	sqlite3_stmt *qs = NULL, *qi = NULL;
+	size_t ncols = 0;
+	int64_t *rule = calloc(t->n + 1, sizeof(int64_t));
+	bool *unique = calloc(t->n + 1, sizeof(bool));
+	masker m = { .c = c };
+	batch b[2];
+	bool started = false, more = true;
+	int rc = SQLITE_OK, r = -1;
+	char what[64] = "read rows";
+
+	memset(b, 0, sizeof(b));
+	if (rule == NULL || unique == NULL)
+		abort();
+	dpq_add(&sel, "SELECT ");
+	dpq_add(&ins, "INSERT INTO main.");
+	dpq_add_ident(&ins, into);
+	dpq_add(&ins, " (");
+	if (alias) {
+		dpq_add(&sel, alias);
+		dpq_add(&ins, alias);
+		dpq_add(&vals, "?");
+		rule[ncols++] = -1;
+	}
+	for (size_t j = 0; j < t->n; j++) {
+		const dp_mask_rule *mr = t->cols[j].rule;
+		if (t->cols[j].hidden)
+			continue; /* generated: recomputed from the masked columns */
+		if (ncols) {
+			dpq_add(&sel, ", ");
+			dpq_add(&ins, ", ");
+			dpq_add(&vals, ", ");
+		}
+		dpq_add_ident(&sel, t->cols[j].name);
+		dpq_add_ident(&ins, t->cols[j].name);
+		dpq_add(&vals, "?");
+		rule[ncols] = mr ? mr - spec->rules : -1;
+		unique[ncols] = mr && s->mapped[mr - spec->rules];
+		ncols++;
+	}
+	dpq_add(&sel, " FROM src.");
+	dpq_add_ident(&sel, t->name);
+	dpq_add(&ins, ") VALUES (");
+	dpq_add(&ins, vals.p);
+	dpq_add(&ins, ")");
+	m.ncols = ncols;
+	m.rule = rule;
+	m.unique = unique;
+	for (int i = 0; i < 2; i++) {
+		b[i].in = calloc(BATCH_ROWS * ncols, sizeof(dp_val));
+		b[i].out = calloc(BATCH_ROWS * ncols, sizeof(dp_val));
+		if (b[i].in == NULL || b[i].out == NULL)
+			abort();
+	}
+	if (sqlite3_prepare_v2(db, sel.p, -1, &qs, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, ins.p, -1, &qi, NULL) != SQLITE_OK) {
+		dp_fail(err, 0, "%s: copy table %s: %s", path, t->name, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (pthread_mutex_init(&m.mu, NULL) != 0 || pthread_cond_init(&m.cv, NULL) != 0 ||
+	    pthread_create(&m.th, NULL, masker_main, &m) != 0) {
+		dp_fail(err, EAGAIN, "%s: copy table %s: cannot start the masking thread", path, t->name);
+		goto out;
+	}
+	started = true;
+	/* b[cur] is masked while b[1 - cur], masked before, is inserted and
+	 * then filled with the next rows */
+	rc = read_batch(qs, ncols, &b[0], &more);
+	for (int cur = 0, have_prev = 0; rc == SQLITE_OK && (b[cur].rows || have_prev);) {
+		batch *prev = &b[1 - cur];
+		if (b[cur].rows)
+			masker_give(&m, &b[cur]);
+		if (have_prev) {
+			snprintf(what, sizeof(what), "insert rows");
+			rc = insert_batch(qi, ncols, prev);
+			*rows += prev->rows;
+			prev->rows = 0;
+		}
+		if (rc == SQLITE_OK && more) {
+			snprintf(what, sizeof(what), "read rows");
+			rc = read_batch(qs, ncols, prev, &more);
+		}
+		masker_wait(&m);
+		if (b[cur].err[0] || b[cur].nomem) {
+			if (b[cur].nomem)
+				dp_fail(err, ENOMEM, "%s: copy table %s: key mapping", path, t->name);
+			else
+				dp_fail(err, 0, "%s: copy table %s: %s", path, t->name, b[cur].err);
+			goto out;
+		}
+		have_prev = b[cur].rows != 0;
+		cur = 1 - cur;
+	}
+	if (rc != SQLITE_OK) {
+		dp_fail(err, 0, "%s: copy table %s: %s: %s", path, t->name, what, sqlite3_errmsg(db));
+		goto out;
+	}
+	r = 0;
+out:
+	if (started) {
+		masker_wait(&m);
+		pthread_mutex_lock(&m.mu);
+		m.quit = true;
+		pthread_cond_broadcast(&m.cv);
+		pthread_mutex_unlock(&m.mu);
+		pthread_join(m.th, NULL);
+		pthread_cond_destroy(&m.cv);
+		pthread_mutex_destroy(&m.mu);
+	}
+	sqlite3_finalize(qs);
+	sqlite3_finalize(qi);
+	for (int i = 0; i < 2; i++) {
+		free(b[i].in);
+		free(b[i].out);
+		free(b[i].ib);
+		free(b[i].ob);
+	}
+	free(rule);
+	free(unique);
+	dpq_free(&sel);
+	dpq_free(&ins);
+	dpq_free(&vals);
+	return r;
+}
+
+static int copy_table(sqlite3 *db, clone_ctx *c, const dpq_copy *cp, schema *s, table *t, const char *path,
 		      dp_clone_stats *stats, dp_error **err)
 {
+	const dp_spec *spec = c->spec;
 	char twin[32] = "";
 	sbuf ins = { 0 }, sel = { 0 };
 	const char *alias = dpq_rowid_alias(db, "src", t);
@@ -869,7 +1231,7 @@ static int copy_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t, boo
 		dpq_add_ident(&ins, t->name);
 		goto run;
 	}
-	if (twin_fits(db, t, auto_vacuum)) {
+	if (twin_fits(db, t, cp->auto_vacuum != 0)) {
 		twin_name(s, twin, sizeof(twin));
 		if (create_twin(db, t, twin, path, err) < 0)
 			return -1;
@@ -879,6 +1241,15 @@ static int copy_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t, boo
 		 * per page) */
 		if (dpq_exec(db, "PRAGMA main.cache_size=-2000", path, "size the page cache", err) < 0)
 			return -1;
+	}
+	if (threaded_fits(cp, t)) {
+		uint64_t n = 0;
+		for (size_t j = 0; j < t->n; j++)
+			stats->masked_columns += t->cols[j].rule != NULL && !t->cols[j].hidden;
+		if (fill_threaded(db, c, spec, s, t, alias, twin[0] ? twin : t->name, path, &n, err) < 0)
+			return -1;
+		stats->rows += n;
+		goto filled;
 	}
 	dpq_add(&ins, "INSERT INTO main.");
 	dpq_add_ident(&ins, twin[0] ? twin : t->name);
@@ -913,6 +1284,7 @@ run:
 	if (r != SQLITE_OK)
 		return dp_fail(err, 0, "%s: copy table %s: %s", path, t->name, sqlite3_errmsg(db));
 	stats->rows += (uint64_t)sqlite3_changes64(db);
+filled:
 	stats->tables++;
 	if (twin[0])
 		dp_debug("%s: rows of %s into its twin in %.2f s", path, t->name, mono() - t0);
@@ -956,7 +1328,7 @@ int dp_sqlite_clone(const dp_sqlite_src *src, const char *dst_path, const dp_spe
 	dp_debug("%s: copy opened, schema read and created in %.2f s", src->path, mono() - t);
 	for (size_t i = 0; i < s.n; i++)
 		if (size_for_table(cp.db, spec, &s, &s.t[i], c.map, src->path, err) < 0 ||
-		    copy_table(cp.db, spec, &s, &s.t[i], cp.auto_vacuum != 0, src->path, stats, err) < 0)
+		    copy_table(cp.db, &c, &cp, &s, &s.t[i], src->path, stats, err) < 0)
 			goto out;
 	t = mono();
 	if (dpq_copy_finish(&cp, err) < 0)
