@@ -1034,32 +1034,43 @@ static int read_batch(sqlite3_stmt *sel, size_t ncols, batch *b, bool *more)
 	return SQLITE_OK;
 }
 
-static int insert_batch(sqlite3_stmt *ins, size_t ncols, const batch *b)
+static int bind_val(sqlite3_stmt *q, int i, const dp_val *v)
 {
-	for (size_t r = 0; r < b->rows; r++) {
-		const dp_val *v = &b->out[r * ncols];
-		int rc;
-		for (size_t j = 0; j < ncols; j++) {
-			int bi = (int)j + 1;
-			switch (v[j].type) {
-			case DP_VAL_INT: rc = sqlite3_bind_int64(ins, bi, v[j].i); break;
-			case DP_VAL_REAL: rc = sqlite3_bind_double(ins, bi, v[j].r); break;
-			/* a non-NULL pointer even when empty: NULL would bind NULL */
-			case DP_VAL_TEXT: rc = sqlite3_bind_text(ins, bi, v[j].n ? v[j].p : "", (int)v[j].n, SQLITE_STATIC); break;
-			case DP_VAL_BLOB: rc = v[j].n ? sqlite3_bind_blob(ins, bi, v[j].p, (int)v[j].n, SQLITE_STATIC)
-						      : sqlite3_bind_zeroblob(ins, bi, 0);
-				break;
-			default: rc = sqlite3_bind_null(ins, bi);
-			}
-			if (rc != SQLITE_OK)
-				return rc;
-		}
-		rc = sqlite3_step(ins);
-		sqlite3_reset(ins);
-		if (rc != SQLITE_DONE)
-			return rc;
+	switch (v->type) {
+	case DP_VAL_INT: return sqlite3_bind_int64(q, i, v->i);
+	case DP_VAL_REAL: return sqlite3_bind_double(q, i, v->r);
+	/* a non-NULL pointer even when empty: NULL would bind NULL */
+	case DP_VAL_TEXT: return sqlite3_bind_text(q, i, v->n ? v->p : "", (int)v->n, SQLITE_STATIC);
+	case DP_VAL_BLOB: return v->n ? sqlite3_bind_blob(q, i, v->p, (int)v->n, SQLITE_STATIC) : sqlite3_bind_zeroblob(q, i, 0);
+	default: return sqlite3_bind_null(q, i);
 	}
-	return SQLITE_OK;
+}
+
+/* rows rows of v through q, which inserts that many at once. */
+static int insert_rows(sqlite3_stmt *q, size_t ncols, const dp_val *v, size_t rows)
+{
+	int rc = SQLITE_OK;
+
+	for (size_t k = 0; k < rows * ncols && rc == SQLITE_OK; k++)
+		rc = bind_val(q, (int)k + 1, &v[k]);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The batch, chunk rows at a time through qk, the rest one by one (q1). */
+static int insert_batch(sqlite3_stmt *qk, size_t chunk, sqlite3_stmt *q1, size_t ncols, const batch *b)
+{
+	size_t r = 0;
+	int rc = SQLITE_OK;
+
+	for (; rc == SQLITE_OK && r + chunk <= b->rows; r += chunk)
+		rc = insert_rows(qk, ncols, &b->out[r * ncols], chunk);
+	for (; rc == SQLITE_OK && r < b->rows; r++)
+		rc = insert_rows(q1, ncols, &b->out[r * ncols], 1);
+	return rc;
 }
 
 /* Can the masking thread take t's masked columns? Transformers only (sql
@@ -1083,9 +1094,9 @@ static bool threaded_fits(const dpq_copy *cp, table *t)
 static int fill_threaded(sqlite3 *db, clone_ctx *c, const dp_spec *spec, schema *s, table *t, const char *alias,
 			 const char *into, const char *path, uint64_t *rows, dp_error **err)
 {
-	sbuf sel = { 0 }, ins = { 0 }, vals = { 0 };
-	sqlite3_stmt *qs = NULL, *qi = NULL;
-	size_t ncols = 0;
+	sbuf sel = { 0 }, ins = { 0 }, insk = { 0 }, vals = { 0 };
+	sqlite3_stmt *qs = NULL, *qi = NULL, *qk = NULL;
+	size_t ncols = 0, chunk;
 	int64_t *rule = calloc(t->n + 1, sizeof(int64_t));
 	bool *unique = calloc(t->n + 1, sizeof(bool));
 	masker m = { .c = c };
@@ -1128,6 +1139,18 @@ static int fill_threaded(sqlite3 *db, clone_ctx *c, const dp_spec *spec, schema 
 	dpq_add(&ins, ") VALUES (");
 	dpq_add(&ins, vals.p);
 	dpq_add(&ins, ")");
+	/* a statement per row re-opened its cursors and sought the end of the
+	 * b-tree again each time: rows go in chunks of up to 64 (at most 999
+	 * parameters, SQLite's oldest limit) */
+	chunk = 999 / ncols < 64 ? 999 / ncols : 64;
+	if (chunk < 1)
+		chunk = 1;
+	dpq_add(&insk, ins.p);
+	for (size_t k = 1; k < chunk; k++) {
+		dpq_add(&insk, ", (");
+		dpq_add(&insk, vals.p);
+		dpq_add(&insk, ")");
+	}
 	m.ncols = ncols;
 	m.rule = rule;
 	m.unique = unique;
@@ -1138,7 +1161,8 @@ static int fill_threaded(sqlite3 *db, clone_ctx *c, const dp_spec *spec, schema 
 			abort();
 	}
 	if (sqlite3_prepare_v2(db, sel.p, -1, &qs, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, ins.p, -1, &qi, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(db, ins.p, -1, &qi, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, insk.p, -1, &qk, NULL) != SQLITE_OK) {
 		dp_fail(err, 0, "%s: copy table %s: %s", path, t->name, sqlite3_errmsg(db));
 		goto out;
 	}
@@ -1157,7 +1181,7 @@ static int fill_threaded(sqlite3 *db, clone_ctx *c, const dp_spec *spec, schema 
 			masker_give(&m, &b[cur]);
 		if (have_prev) {
 			snprintf(what, sizeof(what), "insert rows");
-			rc = insert_batch(qi, ncols, prev);
+			rc = insert_batch(qk, chunk, qi, ncols, prev);
 			*rows += prev->rows;
 			prev->rows = 0;
 		}
@@ -1194,6 +1218,7 @@ out:
 	}
 	sqlite3_finalize(qs);
 	sqlite3_finalize(qi);
+	sqlite3_finalize(qk);
 	for (int i = 0; i < 2; i++) {
 		free(b[i].in);
 		free(b[i].out);
@@ -1204,6 +1229,7 @@ out:
 	free(unique);
 	dpq_free(&sel);
 	dpq_free(&ins);
+	dpq_free(&insk);
 	dpq_free(&vals);
 	return r;
 }
