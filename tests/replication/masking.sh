@@ -394,8 +394,28 @@ assert copy.execute("SELECT count(*) FROM alias WHERE lower(note) = 'note 3' AND
     prod.execute("SELECT count(*) FROM alias WHERE lower(note) = 'note 3' AND note IS NOT NULL").fetchone()[0]
 PY
 	done
+	# a value a transformer cannot mask, and a unique column a transformer
+	# cannot fill, stop the sync with the column named and leave no
+	# snapshot: in the masking thread and in SQL (the template's table)
+	tpl='    s0.templated.login: {template: "user-{id}-{email}"}'
+	for bad in "s0.alias.email: iban" "s0.templated.email: iban
+$tpl" "s0.alias.email: city" "s0.templated.email: city
+$tpl"; do
+		config "masking:
+  strict: false
+  rules:
+    $bad"
+		d sync >"$T/bad.out" 2>&1 && fail "a sync with '$bad' succeeded"
+		col=${bad%%:*}
+		case $bad in
+		*iban*) want="$col \\(iban\\): not an IBAN" ;;
+		*) want="$col: city found no unused value in 64 tries" ;;
+		esac
+		grep -Eq "$want" "$T/bad.out" || fail "'$bad': no /$want/ in: $(cat "$T/bad.out")"
+		[ ! -e "$DOPPEL_HOME/snapshots/2" ] || fail "'$bad' left a snapshot"
+	done
 	check_production "(shapes)"
-	pass "masked tables of every shape: schema text, unmasked values, unique fakes and working indexes"
+	pass "masked tables of every shape: schema text, unmasked values, unique fakes and working indexes; masking errors name the column"
 ) || failed_part "table shapes"
 
 finish
