@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/curlbuf.h"
 #include "util/dl-curl.h"
 
 #define MAX_RESPONSE (256u << 20) /* a list of every audit record fits */
@@ -28,32 +29,6 @@ struct dp_remote {
 	char *token;     /* bearer, TCP only */
 	CURL *curl;
 };
-
-typedef struct buffer {
-	char *data;
-	size_t len;
-	bool overflow;
-} buffer;
-
-static size_t on_data(char *p, size_t size, size_t n, void *user)
-{
-	buffer *b = user;
-	size_t add = size * n;
-	char *d;
-
-	if (b->len + add + 1 > MAX_RESPONSE) {
-		b->overflow = true;
-		return 0;
-	}
-	d = realloc(b->data, b->len + add + 1);
-	if (d == NULL)
-		return 0;
-	memcpy(d + b->len, p, add);
-	b->len += add;
-	d[b->len] = '\0';
-	b->data = d;
-	return add;
-}
 
 static bool loopback_url(const char *u)
 {
@@ -146,7 +121,7 @@ int dp_remote_call(dp_remote *r, const char *method, const char *path, json_t *b
 		   dp_error **err)
 {
 	cleanup_free char *url = NULL, *auth = NULL, *payload = NULL;
-	buffer b = { 0 };
+	dp_curlbuf b = { .max = MAX_RESPONSE - 1 };
 	struct curl_slist *hdr = NULL;
 	json_t *resp = NULL;
 	long code = 0;
@@ -165,7 +140,7 @@ int dp_remote_call(dp_remote *r, const char *method, const char *path, json_t *b
 	sym_curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
 	sym_curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT, 10L);
 	sym_curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http");
-	sym_curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_data);
+	sym_curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, dp_curlbuf_write);
 	sym_curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &b);
 	hdr = sym_curl_slist_append(hdr, "Accept: application/json");
 	if (r->token) {

@@ -34,6 +34,7 @@
 #include "sandbox/endpoints.h"
 #include "sandbox/sandbox.h"
 #include "util/cleanup.h"
+#include "util/curlbuf.h"
 #include "util/dl-curl.h"
 
 #define ADMIN_REPLY_MAX (64u << 20)
@@ -53,29 +54,6 @@ typedef struct ep_ctx {
 
 /* --- the running server's admin API ----------------------------------- */
 
-typedef struct reply {
-	char *buf;
-	size_t len;
-} reply;
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	reply *r = arg;
-	size_t n = size * nmemb;
-	char *grown;
-
-	if (r->len + n > ADMIN_REPLY_MAX)
-		return 0;
-	grown = realloc(r->buf, r->len + n + 1);
-	if (grown == NULL)
-		return 0;
-	memcpy(grown + r->len, p, n);
-	r->len += n;
-	grown[r->len] = '\0';
-	r->buf = grown;
-	return n;
-}
-
 /* One admin call; a JSON reply goes to *out when out is not NULL. The Host
  * header picks the stand-in. */
 static int admin(ep_ctx *c, const char *host, const char *method, const char *path, const char *body, json_t **out,
@@ -83,7 +61,7 @@ static int admin(ep_ctx *c, const char *host, const char *method, const char *pa
 {
 	CURL *h;
 	struct curl_slist *hdr = NULL;
-	reply rep = { 0 };
+	dp_curlbuf rep = { .max = ADMIN_REPLY_MAX };
 	char url[512], cerr[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	CURLcode rc;
@@ -100,7 +78,7 @@ static int admin(ep_ctx *c, const char *host, const char *method, const char *pa
 	sym_curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
 	sym_curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	sym_curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	sym_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	sym_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dp_curlbuf_write);
 	sym_curl_easy_setopt(h, CURLOPT_WRITEDATA, &rep);
 	sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
 	sym_curl_easy_setopt(h, CURLOPT_TIMEOUT, ADMIN_TIMEOUT_S);
@@ -120,16 +98,16 @@ static int admin(ep_ctx *c, const char *host, const char *method, const char *pa
 	}
 	sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 404 && strncmp(path, "/__admin/scenarios/", 19) == 0) {
-		dp_usage(err, "%s: %s", host, rep.buf && rep.buf[0] ? rep.buf : "no such scenario");
+		dp_usage(err, "%s: %s", host, rep.data && rep.data[0] ? rep.data : "no such scenario");
 		goto out;
 	}
 	if (status >= 400) {
-		dp_fail(err, 0, "%s %s%s: HTTP %ld: %.300s", method, host, path, status, rep.buf ? rep.buf : "");
+		dp_fail(err, 0, "%s %s%s: HTTP %ld: %.300s", method, host, path, status, rep.data ? rep.data : "");
 		goto out;
 	}
 	if (out) {
 		json_error_t je;
-		*out = rep.buf ? json_loads(rep.buf, 0, &je) : NULL;
+		*out = rep.data ? json_loads(rep.data, 0, &je) : NULL;
 		if (*out == NULL) {
 			dp_fail(err, 0, "%s %s%s: the answer is not JSON", method, host, path);
 			goto out;
@@ -139,7 +117,7 @@ static int admin(ep_ctx *c, const char *host, const char *method, const char *pa
 out:
 	sym_curl_slist_free_all(hdr);
 	sym_curl_easy_cleanup(h);
-	free(rep.buf);
+	free(rep.data);
 	return r;
 }
 
