@@ -561,7 +561,11 @@ static int init_cluster(dp_pgc *c, const server_user *u, dp_error **err)
 			 "unix_socket_permissions = 0777\n"
 			 "password_encryption = 'scram-sha-256'\n"
 			 "synchronous_commit = off\n"
-			 "max_connections = 200\n",
+			 "max_connections = 200\n"
+			 "# nothing replicates or archives from it: tables made or truncated in the\n"
+			 "# transaction that fills them (a snapshot's COPY FREEZE, index builds) skip WAL\n"
+			 "wal_level = minimal\n"
+			 "max_wal_senders = 0\n",
 			 c->port, sock);
 	snprintf(path, sizeof(path), "%s/postgresql.conf", tmp);
 	if (write_file(path, conf, 0600, O_APPEND, err) < 0)

@@ -32,6 +32,8 @@ q_sb() { # q_sb DB SQL
 	[ "$(printf '%s' "$out" | json 'j["socket_dir"]')" = "$SB_PG/run" ] || fail "socket dir: $out"
 	[ -n "$(sandbox_sock)" ] || fail "no socket in $SB_PG/run"
 	[ "$(q_sb postgres "SELECT current_setting('listen_addresses')")" = "" ] || fail "the sandbox cluster listens on TCP"
+	w=$(q_sb postgres "SELECT current_setting('wal_level')")
+	[ "$w" = minimal ] || fail "the sandbox cluster runs with wal_level $w: a snapshot's bulk load writes WAL"
 	[ "$(q_sb postgres 'SELECT 1')" = 1 ] || fail "the admin cannot connect"
 	[ "$(stat -c %a "$SB_PG/admin.pw")" = 600 ] || fail "admin.pw mode $(stat -c %a "$SB_PG/admin.pw")"
 	if is_root; then
