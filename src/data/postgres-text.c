@@ -61,6 +61,13 @@ void dp_copy_unescape(const char *s, size_t n, dp_pgbuf *out)
 	out->n = 0;
 	dp_pgbuf_reserve(out, n);
 	o = out->p;
+	/* most fields hold no escape: one memchr and one memcpy */
+	if (memchr(s, '\\', n) == NULL) {
+		memcpy(o, s, n);
+		out->n = n;
+		out->p[n] = '\0';
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (c != '\\' || i + 1 == n) {
@@ -108,6 +115,11 @@ void dp_copy_escape(dp_pgbuf *out, const char *s, size_t n)
 	o = out->p + out->n;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i], e = 0;
+		/* only '\\' and control characters are escaped */
+		if ((unsigned char)c > 0x1f && c != '\\') {
+			*o++ = c;
+			continue;
+		}
 		switch (c) {
 		case '\\': e = '\\'; break;
 		case '\b': e = 'b'; break;

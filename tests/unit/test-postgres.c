@@ -29,6 +29,18 @@ static void copy_round_trip(void **state)
 	dp_copy_unescape("\\101\\x42\\q\\7", 12, &back);
 	assert_int_equal(back.n, 4);
 	assert_memory_equal(back.p, "ABq\a", 4);
+	/* no escape at all (the copy's common case), and nothing */
+	dp_copy_unescape("plain \x7f ü", 10, &back);
+	assert_int_equal(back.n, 10);
+	assert_string_equal(back.p, "plain \x7f ü");
+	dp_copy_unescape("", 0, &back);
+	assert_int_equal(back.n, 0);
+	assert_string_equal(back.p, "");
+	/* escape appends; DEL and bytes above 0x7f pass unchanged */
+	esc.n = 0;
+	dp_copy_escape(&esc, "a\x7f", 2);
+	dp_copy_escape(&esc, "\x1f\xc3\xbc\\", 4);
+	assert_string_equal(esc.p, "a\x7f\x1f\xc3\xbc\\\\");
 	dp_pgbuf_free(&esc);
 	dp_pgbuf_free(&back);
 }
