@@ -295,6 +295,14 @@ int dp_keymap_claim(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_va
 	return 1;
 }
 
+void dp_keymap_prefetch(const dp_keymap *m, uint32_t rule, const dp_val *fake)
+{
+	bytes f;
+
+	as_bytes(fake, &f);
+	__builtin_prefetch(&m->by_fake.s[(size_t)hash(m, rule, &f) & (m->by_fake.cap - 1)]);
+}
+
 int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake)
 {
 	bytes o, f;

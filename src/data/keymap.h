@@ -26,6 +26,10 @@ bool dp_keymap_get(dp_keymap *m, uint32_t rule, const dp_val *orig, dp_val *fake
 /* Claims fake for orig: 1 if it was free (now orig's; both are copied) or
  * orig's already, 0 if another original holds it, -1 out of memory. */
 int dp_keymap_claim(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake);
+/* Starts loading the slot a claim of fake would look at first: a caller
+ * that knows its next claims hides the cache and TLB misses of their
+ * random probes behind other work. Only a hint: the map is not changed. */
+void dp_keymap_prefetch(const dp_keymap *m, uint32_t rule, const dp_val *fake);
 /* Records that orig moved to the claimed fake (a later attempt), so the
  * next get finds it. Returns 0, or -1. */
 int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake);

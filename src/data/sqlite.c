@@ -530,12 +530,20 @@ static void set_result(sqlite3_context *cx, const dp_val *o)
 	}
 }
 
+static void transform_error(const dp_mask_rule *r, dp_error **e, char *msg, size_t msgsz)
+{
+	snprintf(msg, msgsz, "%s.%s.%s (%s): %s", r->db, r->table, r->column, dp_mask_kind_name(r->kind),
+		 *e ? (*e)->msg : "cannot mask");
+	dp_error_free(e);
+}
+
 /* The fake for `in` (not NULL) by rule ri. unique: through the key map, the
- * same fake for the same original and never one fake for two. Returns 0
- * (out may point into buf, the key map or static memory), -1 with msg set
+ * same fake for the same original and never one fake for two. first, if
+ * not NULL, is the transformer's attempt 0, made beforehand. Returns 0 (out
+ * may point into buf, first, the key map or static memory), -1 with msg set
  * (naming the column, never the value) or -2 when memory ran out. */
-static int mask_one(clone_ctx *c, uint32_t ri, bool unique, const dp_val *in, dp_val *out, char *buf, char *msg,
-		    size_t msgsz)
+static int mask_one(clone_ctx *c, uint32_t ri, bool unique, const dp_val *in, const dp_val *first, dp_val *out,
+		    char *buf, char *msg, size_t msgsz)
 {
 	const dp_mask_rule *r = &c->spec->rules[ri];
 
@@ -544,10 +552,10 @@ static int mask_one(clone_ctx *c, uint32_t ri, bool unique, const dp_val *in, dp
 	for (uint32_t attempt = 0; attempt < (unique ? MAX_ATTEMPTS : 1); attempt++) {
 		dp_error *e = NULL;
 		int claimed;
-		if (dp_transform(r, c->key, in, attempt, out, buf, DP_TRANSFORM_BUF, &e) < 0) {
-			snprintf(msg, msgsz, "%s.%s.%s (%s): %s", r->db, r->table, r->column, dp_mask_kind_name(r->kind),
-				 e ? e->msg : "cannot mask");
-			dp_error_free(&e);
+		if (attempt == 0 && first) {
+			*out = *first;
+		} else if (dp_transform(r, c->key, in, attempt, out, buf, DP_TRANSFORM_BUF, &e) < 0) {
+			transform_error(r, &e, msg, msgsz);
 			return -1;
 		}
 		if (!unique)
@@ -581,7 +589,7 @@ static void fn_common(sqlite3_context *cx, sqlite3_value **argv, bool unique)
 		sqlite3_result_null(cx);
 		return;
 	}
-	rc = mask_one(c, (uint32_t)(r - c->spec->rules), unique, &in, &out, buf, msg, sizeof(msg));
+	rc = mask_one(c, (uint32_t)(r - c->spec->rules), unique, &in, NULL, &out, buf, msg, sizeof(msg));
 	if (rc == 0)
 		set_result(cx, &out);
 	else if (rc == -2)
@@ -905,45 +913,99 @@ static void fix_pointers(dp_val *v, size_t n, const unsigned char *base)
 			v[i].p = (const char *)base + (uintptr_t)v[i].p;
 }
 
+/* A TEXT or BLOB result into ob; out then holds its offset there. */
+static int keep_bytes(batch *b, dp_val *out)
+{
+	if (out->type != DP_VAL_TEXT && out->type != DP_VAL_BLOB)
+		return 0;
+	if (grow_bytes(&b->ob, &b->ocap, b->olen + out->n + 1) < 0)
+		return -2;
+	if (out->n)
+		memcpy(b->ob + b->olen, out->p, out->n);
+	out->p = (const char *)(uintptr_t)b->olen;
+	b->olen += out->n;
+	return 0;
+}
+
+/* out with its offset into ob made a pointer (ob may still move). */
+static dp_val at(const batch *b, const dp_val *out)
+{
+	dp_val v = *out;
+
+	if (v.type == DP_VAL_TEXT || v.type == DP_VAL_BLOB)
+		v.p = (const char *)b->ob + (uintptr_t)v.p;
+	return v;
+}
+
+#define PREFETCH_ROWS 8
+
+static bool same_val(const dp_val *a, const dp_val *b)
+{
+	return a->type == b->type && a->i == b->i && memcmp(&a->r, &b->r, sizeof(a->r)) == 0 && a->p == b->p &&
+	       a->n == b->n;
+}
+
+/* First every masked value's attempt 0 (the transformers are pure), then
+ * the unique columns' claims in row and column order, as the SQL function
+ * makes them, the slots of the rows a few ahead fetched meanwhile: the key
+ * map's probes are random reads of a table far larger than the caches. */
 static void mask_batch(masker *m, batch *b)
 {
+	const size_t nc = m->ncols;
 	char buf[DP_TRANSFORM_BUF];
+	int rc = 0;
 
 	b->olen = 0;
 	b->err[0] = '\0';
 	b->nomem = false;
-	for (size_t r = 0; r < b->rows; r++)
-		for (size_t j = 0; j < m->ncols; j++) {
-			const dp_val *in = &b->in[r * m->ncols + j];
-			dp_val *out = &b->out[r * m->ncols + j];
-			int rc;
-			if (m->rule[j] < 0 || in->type == DP_VAL_NULL) {
-				*out = *in;
-				continue;
-			}
-			rc = mask_one(m->c, (uint32_t)m->rule[j], m->unique[j], in, out, buf, b->err, sizeof(b->err));
-			if (rc == 0 && (out->type == DP_VAL_TEXT || out->type == DP_VAL_BLOB)) {
-				if (grow_bytes(&b->ob, &b->ocap, b->olen + out->n + 1) < 0) {
-					rc = -2;
-				} else {
-					if (out->n)
-						memcpy(b->ob + b->olen, out->p, out->n);
-					out->p = (const char *)(uintptr_t)b->olen;
-					b->olen += out->n;
+	for (size_t k = 0; k < b->rows * nc && rc == 0; k++) {
+		size_t j = k % nc;
+		const dp_val *in = &b->in[k];
+		dp_val *out = &b->out[k];
+		if (m->rule[j] < 0 || in->type == DP_VAL_NULL) {
+			*out = *in;
+			continue;
+		}
+		dp_error *e = NULL;
+		const dp_mask_rule *r = &m->c->spec->rules[m->rule[j]];
+		if (dp_transform(r, m->c->key, in, 0, out, buf, DP_TRANSFORM_BUF, &e) < 0) {
+			transform_error(r, &e, b->err, sizeof(b->err));
+			rc = -1;
+		} else {
+			rc = keep_bytes(b, out);
+		}
+	}
+	for (size_t row = 0; row < b->rows && rc == 0; row++) {
+		if (row + PREFETCH_ROWS < b->rows)
+			for (size_t j = 0; j < nc; j++) {
+				size_t k = (row + PREFETCH_ROWS) * nc + j;
+				if (m->unique[j] && b->in[k].type != DP_VAL_NULL) {
+					dp_val f = at(b, &b->out[k]);
+					dp_keymap_prefetch(m->c->map, (uint32_t)m->rule[j], &f);
 				}
 			}
-			if (rc < 0) {
-				b->nomem = rc == -2;
-				return;
+		for (size_t j = 0; j < nc && rc == 0; j++) {
+			size_t k = row * nc + j;
+			dp_val first, out;
+			if (!m->unique[j] || b->in[k].type == DP_VAL_NULL)
+				continue;
+			first = at(b, &b->out[k]);
+			rc = mask_one(m->c, (uint32_t)m->rule[j], true, &b->in[k], &first, &out, buf, b->err,
+				      sizeof(b->err));
+			if (rc == 0 && !same_val(&out, &first)) {
+				b->out[k] = out; /* a moved or later fake */
+				rc = keep_bytes(b, &b->out[k]);
 			}
 		}
+	}
+	if (rc < 0) {
+		b->nomem = rc == -2;
+		return;
+	}
 	/* masked TEXT and BLOB hold offsets into ob until here */
-	for (size_t r = 0; r < b->rows; r++)
-		for (size_t j = 0; j < m->ncols; j++) {
-			dp_val *out = &b->out[r * m->ncols + j];
-			if (m->rule[j] >= 0 && b->in[r * m->ncols + j].type != DP_VAL_NULL)
-				fix_pointers(out, 1, b->ob);
-		}
+	for (size_t k = 0; k < b->rows * nc; k++)
+		if (m->rule[k % nc] >= 0 && b->in[k].type != DP_VAL_NULL)
+			b->out[k] = at(b, &b->out[k]);
 }
 
 static void *masker_main(void *arg)

@@ -327,7 +327,7 @@ CREATE TABLE descpk (id INTEGER PRIMARY KEY DESC, email TEXT UNIQUE);
 CREATE TABLE checked (id INTEGER PRIMARY KEY, email TEXT UNIQUE CHECK (email LIKE '%@%'));
 CREATE TABLE norowid (email TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID;
 CREATE TABLE strictly (id INTEGER PRIMARY KEY, email TEXT UNIQUE, n INTEGER) STRICT;
-CREATE TABLE templated (id INTEGER PRIMARY KEY, email TEXT UNIQUE, login TEXT);
+CREATE TABLE templated (id INTEGER PRIMARY KEY, email TEXT UNIQUE, login TEXT, code INT UNIQUE);
 ''')
 for i in range(1, 401):
     e = "Shape.Person%d@mailbox-shapes.example" % i
@@ -338,7 +338,7 @@ for i in range(1, 401):
     db.execute("INSERT INTO checked VALUES (?, ?)", (i, e))
     db.execute("INSERT INTO norowid VALUES (?, ?)", (e, i))
     db.execute("INSERT INTO strictly VALUES (?, ?, ?)", (i, e, i))
-    db.execute("INSERT INTO templated VALUES (?, ?, ?)", (i, e, "login%d" % i))
+    db.execute("INSERT INTO templated VALUES (?, ?, ?, ?)", (i, e, "login%d" % i, 1000 - i))
 db.execute("DELETE FROM nopk WHERE rowid % 9 = 0")  # rowids with gaps
 db.commit()
 PY
@@ -355,8 +355,11 @@ PY
 			rules="$rules
     $db.$t.email: email"
 		done
+		# 400 three-digit codes, 900 fakes: collisions, fakes moved on
 		rules="$rules
-    $db.templated.login: {template: \"user-{id}-{email}\"}"
+    $db.templated.login: {template: \"user-{id}-{email}\"}
+    $db.intpk.code: phone
+    $db.templated.code: phone"
 	done
 	config "$rules"
 	run_ok "sync of every shape" d sync >/dev/null
@@ -370,7 +373,7 @@ copy = sqlite3.connect("file:%s?mode=ro&immutable=1" % sys.argv[2], uri=True)
 assert copy.execute("PRAGMA integrity_check").fetchall() == [("ok",)], copy.execute("PRAGMA integrity_check").fetchall()[:5]
 schema = "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name"
 assert prod.execute(schema).fetchall() == copy.execute(schema).fetchall(), "the schema differs from production's"
-others = {"alias": 'id, note, "odd ""name"""', "intpk": "code, amount, blob", "nopk": "rowid, x, n",
+others = {"alias": 'id, note, "odd ""name"""', "intpk": "amount, blob", "nopk": "rowid, x, n",
           "descpk": "id", "checked": "id", "norowid": "n", "strictly": "id, n", "templated": "id"}
 for t, cols in others.items():
     q = "SELECT %s FROM %s ORDER BY 1" % (cols, t)
@@ -390,6 +393,11 @@ for t, key in (("alias", "email"), ("intpk", "email"), ("nopk", "email"), ("stri
 assert copy.execute("SELECT count(*) FROM templated WHERE login IS NOT 'user-' || id || '-' || email").fetchone()[0] == 0
 same = copy.execute("SELECT count(*) FROM templated t JOIN alias a ON a.id = 3 * t.id WHERE a.email = t.email").fetchone()[0]
 assert same >= 390, "the SQL function and the masking thread disagree: %d of 400 fakes equal" % same
+# unique INTEGER fakes with many collisions: the same originals in the same
+# order give the same fakes either way, moved ones included
+codes = copy.execute("SELECT count(DISTINCT i.code), sum(i.code = t.code), sum(i.code = 1000 - t.id), "
+                     "min(i.code), max(i.code) FROM intpk i JOIN templated t ON t.id * 0.25 = i.amount").fetchone()
+assert codes[0] == 400 and codes[1] == 400 and codes[2] < 20 and 100 <= codes[3] and codes[4] <= 999, codes
 assert copy.execute("SELECT count(*) FROM alias WHERE lower(note) = 'note 3' AND note IS NOT NULL").fetchone()[0] == \
     prod.execute("SELECT count(*) FROM alias WHERE lower(note) = 'note 3' AND note IS NOT NULL").fetchone()[0]
 PY
