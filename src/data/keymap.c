@@ -1,6 +1,16 @@
-/* Original -> fake for unique columns; see keymap.h. Entries live packed in
- * one growing arena; two open-addressing tables of arena offsets index it,
- * one by (rule, original) and one by (rule, fake). */
+/* Original -> fake for unique columns; see keymap.h.
+ *
+ * Values are kept as fingerprints: SipHash-2-4 with a 128-bit output
+ * (libsodium's crypto_shorthash_siphashx24) under a per-map random key, over
+ * rule (4 bytes) || type (1 byte) || bytes (INT and REAL as their 8 bytes).
+ * by_fake is an open-addressing table of (fake's fingerprint, its owner's
+ * fingerprint): a claim is one probe of one 32-byte slot, no entry elsewhere
+ * to compare. Two different values share a fingerprint with probability
+ * 2^-128: as likely as a guessed key. Only the originals that moved to a
+ * later attempt (a few in a thousand) keep their fake's bytes, in an arena
+ * indexed by by_orig, for get. Earlier versions kept every original and fake
+ * in full: a million keys were 112 MB of fresh memory, whose page faults
+ * and zeroing cost more than the probes (measured on a VM). */
 #include "data/keymap.h"
 
 #include <sodium.h>
@@ -10,121 +20,78 @@
 
 #define HUGE_PAGE (2u << 20)
 
-/* An entry: rule, then the original and the fake, each as type, length,
- * bytes (INT and REAL as their 8 bytes). */
-/* A slot holds its entry's arena offset + 1 (0 is empty) and, beside it in
- * the same cache line, the entry's full hash: most probes and every rehash
- * touch no entry, and a probe costs one cache miss, not two. */
+typedef struct fp {
+	uint64_t a, b; /* a is never 0: 0 marks an empty slot */
+} fp;
 
+/* by_fake: a fake and its owner; by_orig: a moved original and the arena
+ * offset of its fake. */
 typedef struct slot {
-	uint64_t off;
-	uint64_t hash;
+	fp key;
+	fp val;
 } slot;
 
 typedef struct table {
 	slot *s;
 	size_t cap; /* a power of two */
+	size_t n;
 } table;
 
 struct dp_keymap {
-	unsigned char *arena;
-	size_t len, cap, n, n_moved;
-	table by_orig, by_fake;
-	unsigned char hkey[crypto_shorthash_KEYBYTES];
+	unsigned char *arena; /* moved originals' fakes: type, length (4 bytes), bytes */
+	size_t len, cap;
+	table by_fake, by_orig;
+	unsigned char hkey[crypto_shorthash_siphashx24_KEYBYTES];
 };
 
-typedef struct bytes {
-	unsigned char type;
-	const unsigned char *p;
-	uint32_t n;
-	unsigned char num[8];
-} bytes;
-
-static void as_bytes(const dp_val *v, bytes *b)
+static fp fingerprint(const dp_keymap *m, uint32_t rule, const dp_val *v)
 {
-	b->type = (unsigned char)v->type;
+	unsigned char out[crypto_shorthash_siphashx24_BYTES], stackbuf[256], *msg = stackbuf;
+	const void *p;
+	size_t n, len;
+	fp f;
+
 	if (v->type == DP_VAL_INT || v->type == DP_VAL_REAL) {
-		memcpy(b->num, v->type == DP_VAL_INT ? (const void *)&v->i : (const void *)&v->r, 8);
-		b->p = b->num;
-		b->n = 8;
+		p = v->type == DP_VAL_INT ? (const void *)&v->i : (const void *)&v->r;
+		n = 8;
 	} else {
-		b->p = (const unsigned char *)v->p;
-		b->n = (uint32_t)v->n;
+		p = v->p;
+		n = v->p ? v->n : 0;
 	}
+	len = 5 + n;
+	if (len > sizeof(stackbuf) && (msg = malloc(len)) == NULL)
+		abort();
+	memcpy(msg, &rule, 4);
+	msg[4] = (unsigned char)v->type;
+	if (n)
+		memcpy(msg + 5, p, n);
+	crypto_shorthash_siphashx24(out, msg, len, m->hkey);
+	if (msg != stackbuf)
+		free(msg);
+	memcpy(&f.a, out, 8);
+	memcpy(&f.b, out + 8, 8);
+	f.a |= 1;
+	return f;
 }
 
-static uint64_t hash(const dp_keymap *m, uint32_t rule, const bytes *b)
+static bool same_fp(fp x, fp y)
 {
-	unsigned char out[crypto_shorthash_BYTES], head[5];
-	uint64_t h;
-
-	memcpy(head, &rule, 4);
-	head[4] = b->type;
-	/* SipHash over head || bytes without copying the value */
-	{
-		unsigned char stackbuf[256];
-		unsigned char *msg = stackbuf;
-		size_t n = 5 + (size_t)b->n;
-		if (n > sizeof(stackbuf) && (msg = malloc(n)) == NULL)
-			abort();
-		memcpy(msg, head, 5);
-		if (b->n)
-			memcpy(msg + 5, b->p, b->n);
-		crypto_shorthash(out, msg, n, m->hkey);
-		if (msg != stackbuf)
-			free(msg);
-	}
-	memcpy(&h, out, 8);
-	return h;
+	return x.a == y.a && x.b == y.b;
 }
 
-/* Field accessors over an entry at offset o. */
-static uint32_t rd32(const unsigned char *p)
+/* The slot holding key, or the empty slot where it goes. */
+static slot *find(const table *t, fp key)
 {
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
+	size_t mask = t->cap - 1;
 
-static void entry_side(const dp_keymap *m, size_t o, int side, uint32_t *rule, bytes *b)
-{
-	const unsigned char *p = m->arena + o;
-	*rule = rd32(p);
-	p += 4;
-	if (side == 1)
-		p += 5 + rd32(p + 1);
-	b->type = p[0];
-	b->n = rd32(p + 1);
-	b->p = p + 5;
-}
-
-static bool same(const bytes *a, const bytes *b)
-{
-	return a->type == b->type && a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
-}
-
-/* The slot holding (rule, b) on side, or the empty slot where it goes. */
-static slot *find(dp_keymap *m, table *t, int side, uint32_t rule, const bytes *b, uint64_t h)
-{
-	size_t mask = t->cap - 1, i = (size_t)h & mask;
-
-	for (;; i = (i + 1) & mask) {
-		uint32_t r;
-		bytes e;
-		if (t->s[i].off == 0)
+	for (size_t i = (size_t)key.a & mask;; i = (i + 1) & mask)
+		if (t->s[i].key.a == 0 || same_fp(t->s[i].key, key))
 			return &t->s[i];
-		if (t->s[i].hash != h)
-			continue;
-		entry_side(m, (size_t)(t->s[i].off - 1), side, &r, &e);
-		if (r == rule && same(&e, b))
-			return &t->s[i];
-	}
 }
 
 /* Slot arrays come zeroed from mmap. A big one is asked for in huge pages:
  * every probe lands on a random slot, and with 4 KiB pages each one was a
- * TLB miss as well as a cache miss (half of the key map's time on a million
- * keys, measured with perf on a VM). */
+ * TLB miss as well as a cache miss. */
 static slot *slots_alloc(size_t cap)
 {
 	size_t len = cap * sizeof(slot);
@@ -146,26 +113,23 @@ static void slots_free(table *t)
 
 static int grow_to(table *t, size_t cap)
 {
-	table n = { .cap = cap };
+	table n = { .cap = cap, .n = t->n };
 
 	n.s = slots_alloc(n.cap);
 	if (n.s == NULL)
 		return -1;
 	for (size_t i = 0; i < t->cap; i++)
-		if (t->s[i].off) {
-			size_t j;
-			for (j = (size_t)t->s[i].hash & (n.cap - 1); n.s[j].off; j = (j + 1) & (n.cap - 1))
-				;
-			n.s[j] = t->s[i];
-		}
+		if (t->s[i].key.a)
+			*find(&n, t->s[i].key) = t->s[i];
 	slots_free(t);
 	*t = n;
 	return 0;
 }
 
-static int grow(table *t)
+/* Room for one more entry, the table at most half full. */
+static int room(table *t)
 {
-	return grow_to(t, t->cap ? t->cap * 2 : 1024);
+	return (t->n + 1) * 2 <= t->cap ? 0 : grow_to(t, t->cap ? t->cap * 2 : 1024);
 }
 
 int dp_keymap_reserve(dp_keymap *m, size_t n)
@@ -174,7 +138,7 @@ int dp_keymap_reserve(dp_keymap *m, size_t n)
 
 	if (n > (size_t)1 << 32)
 		n = (size_t)1 << 32; /* a hint, not a promise: growing still works past it */
-	while (cap < 2 * (m->n + n))
+	while (cap < 2 * (m->by_fake.n + n))
 		cap *= 2;
 	return cap == m->by_fake.cap ? 0 : grow_to(&m->by_fake, cap);
 }
@@ -183,11 +147,11 @@ dp_keymap *dp_keymap_new(void)
 {
 	dp_keymap *m = calloc(1, sizeof(*m));
 
-	if (m == NULL || sodium_init() < 0 || grow(&m->by_orig) < 0 || grow(&m->by_fake) < 0) {
+	if (m == NULL || sodium_init() < 0 || grow_to(&m->by_orig, 1024) < 0 || grow_to(&m->by_fake, 1024) < 0) {
 		dp_keymap_free(m);
 		return NULL;
 	}
-	crypto_shorthash_keygen(m->hkey);
+	randombytes_buf(m->hkey, sizeof(m->hkey));
 	return m;
 }
 
@@ -195,130 +159,94 @@ void dp_keymap_free(dp_keymap *m)
 {
 	if (m == NULL)
 		return;
-	if (m->arena != NULL)
-		munmap(m->arena, m->cap);
+	free(m->arena);
 	slots_free(&m->by_orig);
 	slots_free(&m->by_fake);
+	sodium_memzero(m->hkey, sizeof(m->hkey));
 	free(m);
 }
 
 bool dp_keymap_get(dp_keymap *m, uint32_t rule, const dp_val *orig, dp_val *fake)
 {
-	bytes b, f;
-	uint32_t r;
+	const unsigned char *p;
+	uint32_t n;
 	slot *s;
 
-	if (m->n_moved == 0)
+	if (m->by_orig.n == 0)
 		return false; /* the common case: nothing moved, no hashing */
-	as_bytes(orig, &b);
-	s = find(m, &m->by_orig, 0, rule, &b, hash(m, rule, &b));
-	if (s->off == 0)
+	s = find(&m->by_orig, fingerprint(m, rule, orig));
+	if (s->key.a == 0)
 		return false;
-	entry_side(m, (size_t)(s->off - 1), 1, &r, &f);
+	p = m->arena + s->val.a;
+	memcpy(&n, p + 1, 4);
 	memset(fake, 0, sizeof(*fake));
-	fake->type = (dp_val_type)f.type;
-	if (f.type == DP_VAL_INT)
-		memcpy(&fake->i, f.p, 8);
-	else if (f.type == DP_VAL_REAL)
-		memcpy(&fake->r, f.p, 8);
+	fake->type = (dp_val_type)p[0];
+	if (fake->type == DP_VAL_INT)
+		memcpy(&fake->i, p + 5, 8);
+	else if (fake->type == DP_VAL_REAL)
+		memcpy(&fake->r, p + 5, 8);
 	else {
-		fake->p = (const char *)f.p;
-		fake->n = f.n;
+		fake->p = (const char *)p + 5;
+		fake->n = n;
 	}
 	return true;
 }
 
-static int append(dp_keymap *m, uint32_t rule, const bytes *o, const bytes *f, size_t *off)
-{
-	size_t need = 4 + 5 + o->n + 5 + f->n;
-	unsigned char *p;
-
-	if (m->len + need > m->cap) {
-		/* mapped, so growing moves page tables instead of copying the
-		 * entries, and in huge pages: one fault per 2 MiB, not per 4 KiB
-		 * (realloc's copies and faults were a third of the key map's
-		 * time on a million keys) */
-		size_t cap = m->cap ? m->cap : HUGE_PAGE;
-		void *np;
-		while (cap < m->len + need)
-			cap *= 2;
-		np = m->arena ? mremap(m->arena, m->cap, cap, MREMAP_MAYMOVE)
-			      : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (np == MAP_FAILED)
-			return -1;
-		(void)madvise(np, cap, MADV_HUGEPAGE); /* a hint: fine to be refused */
-		m->arena = np;
-		m->cap = cap;
-	}
-	*off = m->len;
-	p = m->arena + *off;
-	memcpy(p, &rule, 4);
-	p += 4;
-	*p++ = o->type;
-	memcpy(p, &o->n, 4);
-	p += 4;
-	if (o->n)
-		memcpy(p, o->p, o->n);
-	p += o->n;
-	*p++ = f->type;
-	memcpy(p, &f->n, 4);
-	p += 4;
-	if (f->n)
-		memcpy(p, f->p, f->n);
-	m->len += need;
-	return 0;
-}
-
 int dp_keymap_claim(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake)
 {
-	bytes o, f, e;
-	uint32_t r;
-	uint64_t hf;
-	slot *sf;
-	size_t off;
+	fp f = fingerprint(m, rule, fake), o;
+	slot *s = find(&m->by_fake, f);
 
-	as_bytes(orig, &o);
-	as_bytes(fake, &f);
-	/* at most half full */
-	if ((m->n + 1) * 2 > m->by_fake.cap && grow(&m->by_fake) < 0)
-		return -1;
-	hf = hash(m, rule, &f);
-	sf = find(m, &m->by_fake, 1, rule, &f, hf);
-	if (sf->off) {
-		entry_side(m, (size_t)(sf->off - 1), 0, &r, &e);
-		return same(&e, &o) ? 1 : 0;
+	o = fingerprint(m, rule, orig);
+	if (s->key.a)
+		return same_fp(s->val, o) ? 1 : 0;
+	if ((m->by_fake.n + 1) * 2 > m->by_fake.cap) {
+		if (room(&m->by_fake) < 0)
+			return -1;
+		s = find(&m->by_fake, f);
 	}
-	if (append(m, rule, &o, &f, &off) < 0)
-		return -1;
-	*sf = (slot){ .off = off + 1, .hash = hf };
-	m->n++;
+	*s = (slot){ .key = f, .val = o };
+	m->by_fake.n++;
 	return 1;
 }
 
 void dp_keymap_prefetch(const dp_keymap *m, uint32_t rule, const dp_val *fake)
 {
-	bytes f;
-
-	as_bytes(fake, &f);
-	__builtin_prefetch(&m->by_fake.s[(size_t)hash(m, rule, &f) & (m->by_fake.cap - 1)]);
+	__builtin_prefetch(&m->by_fake.s[(size_t)fingerprint(m, rule, fake).a & (m->by_fake.cap - 1)]);
 }
 
 int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake)
 {
-	bytes o, f;
-	uint64_t ho;
-	slot *so, *sf;
+	const void *p = fake->type == DP_VAL_INT ? (const void *)&fake->i
+			: fake->type == DP_VAL_REAL ? (const void *)&fake->r
+						    : (const void *)fake->p;
+	uint32_t n = fake->type == DP_VAL_INT || fake->type == DP_VAL_REAL ? 8 : (uint32_t)fake->n;
+	fp o = fingerprint(m, rule, orig);
+	slot *s;
 
-	as_bytes(orig, &o);
-	as_bytes(fake, &f);
-	sf = find(m, &m->by_fake, 1, rule, &f, hash(m, rule, &f));
-	if (sf->off == 0)
+	if (find(&m->by_fake, fingerprint(m, rule, fake))->key.a == 0)
 		return -1; /* claim first */
-	if ((m->n_moved + 1) * 2 > m->by_orig.cap && grow(&m->by_orig) < 0)
+	if (m->len + 5 + n > m->cap) {
+		size_t cap = m->cap ? m->cap : 1 << 16;
+		unsigned char *np;
+		while (cap < m->len + 5 + n)
+			cap *= 2;
+		np = realloc(m->arena, cap);
+		if (np == NULL)
+			return -1;
+		m->arena = np;
+		m->cap = cap;
+	}
+	if (room(&m->by_orig) < 0)
 		return -1;
-	ho = hash(m, rule, &o);
-	so = find(m, &m->by_orig, 0, rule, &o, ho);
-	*so = (slot){ .off = sf->off, .hash = ho };
-	m->n_moved++;
+	s = find(&m->by_orig, o);
+	if (s->key.a == 0)
+		m->by_orig.n++;
+	*s = (slot){ .key = o, .val = { .a = m->len } };
+	m->arena[m->len] = (unsigned char)fake->type;
+	memcpy(m->arena + m->len + 1, &n, 4);
+	if (n)
+		memcpy(m->arena + m->len + 5, p, n);
+	m->len += 5 + n;
 	return 0;
 }

@@ -3,8 +3,9 @@
  * An original whose first fake was free needs no entry of its own (the
  * transformer gives it again); only the few that had to move on to a later
  * attempt are indexed by original too. In memory for the length of one copy
- * (a million keys take about 100 MB); lookups hash with libsodium's SipHash
- * under a per-process key, so crafted values cannot flood one bucket. */
+ * (a million keys take 64 MB: values are kept as 128-bit SipHash
+ * fingerprints under a per-map random key, so crafted values cannot flood
+ * one bucket either). */
 #ifndef DOPPEL_DATA_KEYMAP_H
 #define DOPPEL_DATA_KEYMAP_H
 

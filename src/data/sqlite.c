@@ -885,6 +885,8 @@ typedef struct masker {
 	pthread_cond_t cv;
 	batch *todo; /* handed over, not yet masked */
 	bool busy, quit;
+	double cpu;  /* the masking thread's cpu seconds, for DOPPEL_DEBUG */
+	double idle; /* seconds this thread waited for it */
 } masker;
 
 static int grow_bytes(unsigned char **p, size_t *cap, size_t need)
@@ -1008,6 +1010,15 @@ static void mask_batch(masker *m, batch *b)
 			b->out[k] = at(b, &b->out[k]);
 }
 
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void *masker_main(void *arg)
 {
 	masker *m = arg;
@@ -1027,6 +1038,7 @@ static void *masker_main(void *arg)
 		pthread_cond_broadcast(&m->cv);
 	}
 	pthread_mutex_unlock(&m->mu);
+	m->cpu = thread_cpu();
 	return NULL;
 }
 
@@ -1041,10 +1053,13 @@ static void masker_give(masker *m, batch *b)
 
 static void masker_wait(masker *m)
 {
+	double t0 = mono();
+
 	pthread_mutex_lock(&m->mu);
 	while (m->busy)
 		pthread_cond_wait(&m->cv, &m->mu);
 	pthread_mutex_unlock(&m->mu);
+	m->idle += mono() - t0;
 }
 
 /* Up to BATCH_ROWS rows of sel into b; *more is false once sel is done. */
@@ -1166,6 +1181,7 @@ static int fill_threaded(sqlite3 *db, clone_ctx *c, const dp_spec *spec, schema 
 	bool started = false, more = true;
 	int rc = SQLITE_OK, r = -1;
 	char what[64] = "read rows";
+	double cpu0 = thread_cpu();
 
 	memset(b, 0, sizeof(b));
 	if (rule == NULL || unique == NULL)
@@ -1275,6 +1291,8 @@ out:
 		pthread_cond_broadcast(&m.cv);
 		pthread_mutex_unlock(&m.mu);
 		pthread_join(m.th, NULL);
+		dp_debug("%s: table %s: masking thread %.2f s of cpu; this thread %.2f s of cpu, %.2f s waiting for it",
+			 path, t->name, m.cpu, thread_cpu() - cpu0, m.idle);
 		pthread_cond_destroy(&m.cv);
 		pthread_mutex_destroy(&m.mu);
 	}
