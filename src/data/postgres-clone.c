@@ -9,9 +9,10 @@
  * when there are cpus for more streams than workers, so no worker idles
  * while another copies the one big table). A worker streams
  * COPY TO STDOUT rows in text format, replaces the masked fields in one pass
- * (unmasked fields and tables are passed on byte for byte) and sends the
- * result with COPY FROM STDIN in large PQputCopyData calls on its own
- * connection to the copy. No unmasked row is ever written anywhere. The
+ * (unmasked fields and tables are passed on byte for byte) and queues the
+ * result, in memory, for a writer thread of its own that sends it with
+ * COPY FROM STDIN in large PQputCopyData calls on the worker's connection
+ * to the copy. No unmasked row is ever written anywhere. The
  * collision-free map of unique columns (data/keymap.h) is shared by all
  * workers behind one mutex, so a key and the foreign keys that inherit its
  * rule get the same fake whichever table is copied first. */
@@ -315,10 +316,32 @@ typedef struct clone_job {
 	uint64_t rows, tables, masked_columns;
 } clone_job;
 
+/* A worker's writer: the worker queues its masked rows in buffers of about
+ * FLUSH_BYTES and the writer thread sends them with COPY FROM STDIN, so the
+ * copy's server is fed from the queue while the worker masks the next rows
+ * or waits for a cpu, rather than only between batches (the peers'
+ * pg_dump | pg_restore are two processes likewise). The connection to the
+ * copy is the writer's from the first queued buffer until drain() returns. */
+#define QUEUE_BUFS 8
+
+typedef struct wqueue {
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	pthread_t th;
+	bool running, quit;
+	dp_pgbuf buf[QUEUE_BUFS]; /* [head, head + n) are queued; buf[head] is being sent */
+	size_t head, n;
+	PGconn *dst;
+	const char *db, *what;
+	bool failed;   /* this table's send failed: drop what is queued */
+	dp_error *err; /* why, until the worker takes it */
+} wqueue;
+
 typedef struct worker {
 	clone_job *j;
 	pthread_t th;
 	PGconn *src, *dst;
+	wqueue q;
 	dp_pgbuf out, field, tmp, scratch;
 	const pgi_col *col; /* being masked, for messages and elements */
 	char tbuf[DP_TRANSFORM_BUF], ebuf[DP_TRANSFORM_BUF], nbuf[64];
@@ -537,14 +560,99 @@ static bool row_masked(const pgi_col *c)
 	return (c->rule && c->rule->kind != DP_MASK_SQL) || c->n_json;
 }
 
-static int flush(worker *w, const char *what, dp_error **err)
+static void *writer_main(void *arg)
 {
+	wqueue *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		dp_pgbuf *b;
+		dp_error *e = NULL;
+		bool send;
+		while (q->n == 0 && !q->quit)
+			pthread_cond_wait(&q->more, &q->mu);
+		if (q->n == 0)
+			break;
+		b = &q->buf[q->head];
+		send = !q->failed;
+		pthread_mutex_unlock(&q->mu);
+		if (send && sym_PQputCopyData(q->dst, b->p, (int)b->n) != 1)
+			pgi_fail(q->dst, q->db, q->what, &e);
+		pthread_mutex_lock(&q->mu);
+		b->n = 0;
+		if (e) {
+			q->failed = true;
+			q->err = e;
+		}
+		q->head = (q->head + 1) % QUEUE_BUFS;
+		q->n--;
+		pthread_cond_signal(&q->room);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* The writer's failure into err (or dropped when err is NULL or set). */
+static int take_err(wqueue *q, dp_error **err)
+{
+	if (!q->failed)
+		return 0;
+	if (err && *err == NULL) {
+		*err = q->err;
+		q->err = NULL;
+	}
+	dp_error_free(&q->err);
+	return -1;
+}
+
+/* w->out to the writer (w->out gets an empty buffer back). */
+static int flush(worker *w, dp_error **err)
+{
+	wqueue *q = &w->q;
+	dp_pgbuf t;
+	size_t slot;
+	int r;
+
 	if (w->out.n == 0)
 		return 0;
-	if (sym_PQputCopyData(w->dst, w->out.p, (int)w->out.n) != 1)
-		return pgi_fail(w->dst, w->j->db, what, err);
+	pthread_mutex_lock(&q->mu);
+	while (q->n == QUEUE_BUFS && !q->failed)
+		pthread_cond_wait(&q->room, &q->mu);
+	r = take_err(q, err);
+	if (r == 0) {
+		slot = (q->head + q->n) % QUEUE_BUFS;
+		t = q->buf[slot];
+		q->buf[slot] = w->out;
+		w->out = t;
+		q->n++;
+		pthread_cond_signal(&q->more);
+	}
+	pthread_mutex_unlock(&q->mu);
 	w->out.n = 0;
-	return 0;
+	return r;
+}
+
+/* Waits until the writer has sent all that is queued: the connection to the
+ * copy is the worker's again. */
+static int drain(worker *w, dp_error **err)
+{
+	wqueue *q = &w->q;
+	int r;
+
+	pthread_mutex_lock(&q->mu);
+	while (q->n > 0)
+		pthread_cond_wait(&q->room, &q->mu);
+	r = take_err(q, err);
+	pthread_mutex_unlock(&q->mu);
+	return r;
+}
+
+/* Ends a COPY FROM STDIN that failed on this side (the copy's server rolls
+ * it back); the writer is drained first, its own failure dropped. */
+static void abort_copy(worker *w, const char *why)
+{
+	drain(w, NULL);
+	sym_PQputCopyEnd(w->dst, why);
 }
 
 static int copy_table(worker *w, const clone_item *it, dp_error **err)
@@ -632,6 +740,10 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 	}
 	sym_PQclear(res);
 	sql.n = 0;
+	pthread_mutex_lock(&w->q.mu);
+	w->q.what = what;
+	w->q.failed = false;
+	pthread_mutex_unlock(&w->q.mu);
 	if (any_sql || !whole) {
 		dp_pgbuf_add(&sql, "COPY (SELECT ", 13);
 		dp_pgbuf_add(&sql, sel.p, sel.n);
@@ -663,7 +775,7 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 	if (sym_PQresultStatus(res) != PGRES_COPY_OUT) {
 		sym_PQclear(res);
 		pgi_fail(w->src, j->db, what, err);
-		sym_PQputCopyEnd(w->dst, "doppel: production failed");
+		abort_copy(w, "doppel: production failed");
 		goto out;
 	}
 	sym_PQclear(res);
@@ -688,7 +800,7 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 			if (*err) {
 				sym_PQfreemem(row);
 				row = NULL;
-				sym_PQputCopyEnd(w->dst, "doppel: masking failed");
+				abort_copy(w, "doppel: masking failed");
 				goto out;
 			}
 			dp_pgbuf_add(&w->out, "\n", 1);
@@ -696,7 +808,7 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 		sym_PQfreemem(row);
 		row = NULL;
 		if (w->out.n >= FLUSH_BYTES) {
-			if (flush(w, what, err) < 0)
+			if (flush(w, err) < 0)
 				goto out;
 			if (__atomic_load_n(&j->failed, __ATOMIC_RELAXED)) {
 				dp_fail(err, 0, "stopped");
@@ -706,20 +818,20 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 	}
 	if (n == -2) {
 		pgi_fail(w->src, j->db, what, err);
-		sym_PQputCopyEnd(w->dst, "doppel: production failed");
+		abort_copy(w, "doppel: production failed");
 		goto out;
 	}
 	res = sym_PQgetResult(w->src);
 	if (sym_PQresultStatus(res) != PGRES_COMMAND_OK) {
 		sym_PQclear(res);
 		pgi_fail(w->src, j->db, what, err);
-		sym_PQputCopyEnd(w->dst, "doppel: production failed");
+		abort_copy(w, "doppel: production failed");
 		goto out;
 	}
 	sym_PQclear(res);
 	while ((res = sym_PQgetResult(w->src)) != NULL)
 		sym_PQclear(res);
-	if (flush(w, what, err) < 0)
+	if (flush(w, err) < 0 || drain(w, err) < 0)
 		goto out;
 	if (sym_PQputCopyEnd(w->dst, NULL) != 1) {
 		pgi_fail(w->dst, j->db, what, err);
@@ -742,6 +854,7 @@ static int copy_table(worker *w, const clone_item *it, dp_error **err)
 	pthread_mutex_unlock(&j->lock);
 	rc = 0;
 out:
+	drain(w, NULL); /* what is about to go */
 	w->out.n = 0;
 	free(cc);
 	dp_pgbuf_free(&cols);
@@ -763,6 +876,14 @@ static void *worker_main(void *arg)
 		sym_PQfinish(w->dst);
 		w->dst = NULL;
 	}
+	w->q.dst = w->dst;
+	w->q.db = j->db;
+	if (w->dst && pthread_create(&w->q.th, NULL, writer_main, &w->q) != 0) {
+		dp_fail(&err, EAGAIN, "database %s: start a copy thread", j->db);
+		sym_PQfinish(w->dst);
+		w->dst = NULL;
+	}
+	w->q.running = w->dst != NULL;
 	while (w->dst) {
 		const clone_item *it = NULL;
 		pthread_mutex_lock(&j->lock);
@@ -789,6 +910,16 @@ static void *worker_main(void *arg)
 		__atomic_store_n(&j->failed, true, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&j->lock);
 	}
+	if (w->q.running) {
+		pthread_mutex_lock(&w->q.mu);
+		w->q.quit = true;
+		pthread_cond_signal(&w->q.more);
+		pthread_mutex_unlock(&w->q.mu);
+		pthread_join(w->q.th, NULL);
+	}
+	dp_error_free(&w->q.err);
+	for (size_t i = 0; i < QUEUE_BUFS; i++)
+		dp_pgbuf_free(&w->q.buf[i]);
 	sym_PQfinish(w->src);
 	sym_PQfinish(w->dst);
 	dp_pgbuf_free(&w->out);
@@ -911,7 +1042,7 @@ int dp_pg_clone(const char *prod_conninfo, const char *dst_conninfo, const dp_sp
 	cleanup_free char *snapshot = NULL;
 	clone_job j = { 0 };
 	worker *w = NULL;
-	size_t nw = 0, ntab = 0;
+	size_t nw = 0, nq = 0, ntab = 0;
 	int r = -1;
 	double t0 = mono(), t = t0;
 
@@ -983,6 +1114,11 @@ int dp_pg_clone(const char *prod_conninfo, const char *dst_conninfo, const dp_sp
 	w = calloc(nw + 1, sizeof(*w));
 	if (w == NULL)
 		abort();
+	for (nq = 0; nq < nw; nq++) {
+		pthread_mutex_init(&w[nq].q.mu, NULL);
+		pthread_cond_init(&w[nq].q.more, NULL);
+		pthread_cond_init(&w[nq].q.room, NULL);
+	}
 	for (size_t i = 0; i < nw; i++) {
 		w[i].j = &j;
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
@@ -1020,6 +1156,11 @@ out:
 		sym_PQclear(sym_PQexec(prod, "ROLLBACK"));
 	sym_PQfinish(prod);
 	sym_PQfinish(dst);
+	for (size_t i = 0; i < nq; i++) {
+		pthread_mutex_destroy(&w[i].q.mu);
+		pthread_cond_destroy(&w[i].q.more);
+		pthread_cond_destroy(&w[i].q.room);
+	}
 	free(w);
 	dp_error_free(&j.err);
 	dp_keymap_free(j.map);
