@@ -3,19 +3,30 @@
  *
  * The copy is VACUUM INTO done by hand: a new file gets production's page
  * size and encoding, production is ATTACHed read-only, and inside one
- * transaction every table is filled with INSERT INTO main.t SELECT ... FROM
- * src.t, masked columns wrapped in doppel_mask(). The one transaction is one
- * read snapshot of production (WAL readers see one state; in rollback mode
- * the shared lock holds writers off), so the copy is consistent without the
- * backup API, which restarts whenever production is written (DESIGN.md §5).
- * Original values of masked columns are never written to the copy, so no
- * free page or journal can hold them; the copy runs with journal_mode=OFF.
+ * transaction every table is filled from src.t. A table with nothing to mask
+ * goes by INSERT INTO main.t SELECT * (SQLite's transfer path, records and
+ * indexes as they are). A masked table whose rules are all transformers is
+ * read in batches by this thread, masked by a second one and inserted with
+ * a prepared statement (fill_threaded); one with sql or template rules goes
+ * by INSERT ... SELECT with masked columns wrapped in doppel_mask(). Where a
+ * plain twin table reproduces a masked table's records, the rows go there
+ * and the table's indexes are built after them by REINDEX (swap_in_twin):
+ * masked keys arrive in hash order, and random b-tree inserts were the
+ * largest cost. The one transaction is one read snapshot of production (WAL
+ * readers see one state; in rollback mode the shared lock holds writers
+ * off), so the copy is consistent without the backup API, which restarts
+ * whenever production is written (DESIGN.md §5). Original values of masked
+ * columns are never written to the copy (nor to the sorter's temporary
+ * files, which hold masked keys only), so no free page or journal can hold
+ * them; the copy runs with journal_mode=OFF and one fsync at the end, its
+ * writeback started after each table.
  *
  * Keys: a column whose rule applies to a UNIQUE or PRIMARY KEY column gets a
- * collision-free mapping (a table original -> fake in a private in-memory
- * database; a collision asks the transformer for its next attempt), and every
- * column referencing it through a foreign key inherits the same rule and
- * mapping, so joins still match (Greenmask's apply_for_references). */
+ * collision-free mapping (data/keymap.h: original -> fake; a collision asks
+ * the transformer for its next attempt), and every column referencing it
+ * through a foreign key inherits the same rule and mapping, so joins still
+ * match (Greenmask's apply_for_references). The claims are made in row and
+ * column order on either path, so the fakes do not depend on the path. */
 #include "data/sqlite.h"
 
 #include <ctype.h>
