@@ -740,13 +740,20 @@ static int size_for_table(sqlite3 *db, const dp_spec *spec, schema *s, table *t,
  * auto_vacuum (it keeps root pages in a map of its own). A UNIQUE
  * violation still fails: REINDEX checks it. */
 
-/* Does s contain w, case-insensitively? */
+static bool ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* Does s contain the word w, case-insensitively, not as part of a longer
+ * name ("district" holds no STRICT)? A quoted name that is exactly w counts:
+ * the slower path is still right. */
 static bool has_word(const char *s, const char *w)
 {
 	size_t n = strlen(w);
 
-	for (; s && *s; s++)
-		if (strncasecmp(s, w, n) == 0)
+	for (const char *p = s; p && *p; p++)
+		if (strncasecmp(p, w, n) == 0 && (p == s || !ident_char(p[-1])) && !ident_char(p[n]))
 			return true;
 	return false;
 }

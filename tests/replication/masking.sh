@@ -318,7 +318,8 @@ import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 db.executescript("PRAGMA auto_vacuum=%s; PRAGMA journal_mode=WAL;" % sys.argv[2])
 db.executescript('''
-CREATE TABLE alias (id INTEGER PRIMARY KEY, email TEXT UNIQUE COLLATE NOCASE, note TEXT, "odd ""name""" VARCHAR(20));
+CREATE TABLE alias (id INTEGER PRIMARY KEY, email TEXT UNIQUE COLLATE NOCASE, note TEXT, "odd ""name""" VARCHAR(20),
+    district TEXT, description TEXT, checked_at TEXT);
 CREATE INDEX alias_note ON alias(lower(note)) WHERE note IS NOT NULL;
 CREATE TABLE intpk (code INT PRIMARY KEY, email TEXT NOT NULL UNIQUE, amount DECIMAL(10, 2), blob);
 CREATE TABLE nopk (email TEXT, x REAL, n);
@@ -331,7 +332,8 @@ CREATE TABLE templated (id INTEGER PRIMARY KEY, email TEXT UNIQUE, login TEXT, c
 ''')
 for i in range(1, 401):
     e = "Shape.Person%d@mailbox-shapes.example" % i
-    db.execute("INSERT INTO alias VALUES (?, ?, ?, ?)", (i * 3, e, None if i % 7 == 0 else "Note %d" % (i % 50), "v%d" % i))
+    db.execute("INSERT INTO alias VALUES (?, ?, ?, ?, ?, ?, ?)",
+               (i * 3, e, None if i % 7 == 0 else "Note %d" % (i % 50), "v%d" % i, "d%d" % (i % 9), "x" * (i % 5), None))
     db.execute("INSERT INTO intpk VALUES (?, ?, ?, ?)", (1000 - i, e, i / 4, bytes([i % 256]) * 3))
     db.execute("INSERT INTO nopk VALUES (?, ?, ?)", (e if i % 5 else None, i * 1.5, i % 3))
     db.execute("INSERT INTO descpk VALUES (?, ?)", (i, e))
@@ -362,7 +364,15 @@ PY
     $db.templated.code: phone"
 	done
 	config "$rules"
-	run_ok "sync of every shape" d sync >/dev/null
+	DOPPEL_DEBUG=1 d sync >/dev/null 2>"$T/shapes.debug" || fail "sync of every shape: $(cat "$T/shapes.debug")"
+	# the twin path where its records are the table's, and only there
+	for t in alias intpk nopk templated; do
+		grep -q "data/shapes0.db: rows of $t into its twin" "$T/shapes.debug" || fail "$t did not take the twin path"
+		grep -q "data/shapes1.db: rows of $t into its twin" "$T/shapes.debug" && fail "$t took the twin path with auto_vacuum"
+	done
+	for t in descpk checked norowid strictly; do
+		grep -q "rows of $t into its twin" "$T/shapes.debug" && fail "$t took the twin path"
+	done
 	for av in 0 1; do
 		c="$DOPPEL_HOME/snapshots/1/data/shapes$av.db"
 		pr="file:$P/data/shapes$av.db?mode=ro&immutable=1"
