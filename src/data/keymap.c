@@ -1,16 +1,19 @@
 /* Original -> fake for unique columns; see keymap.h.
  *
- * Values are kept as fingerprints: SipHash-2-4 with a 128-bit output
- * (libsodium's crypto_shorthash_siphashx24) under a per-map random key, over
- * rule (4 bytes) || type (1 byte) || bytes (INT and REAL as their 8 bytes).
- * by_fake is an open-addressing table of (fake's fingerprint, its owner's
- * fingerprint): a claim is one probe of one 32-byte slot, no entry elsewhere
- * to compare. Two different values share a fingerprint with probability
- * 2^-128: as likely as a guessed key. Only the originals that moved to a
- * later attempt (a few in a thousand) keep their fake's bytes, in an arena
- * indexed by by_orig, for get. Earlier versions kept every original and fake
- * in full: a million keys were 112 MB of fresh memory, whose page faults
- * and zeroing cost more than the probes (measured on a VM). */
+ * Values are kept as fingerprints: the first 64 bits of SipHash-2-4 with a
+ * 128-bit output (libsodium's crypto_shorthash_siphashx24) under a per-map
+ * random key, over rule (4 bytes) || type (1 byte) || bytes (INT and REAL as
+ * their 8 bytes). by_fake is an open-addressing table of 16-byte slots,
+ * (fake's fingerprint, its owner's fingerprint): a claim is one probe, no
+ * entry elsewhere to compare. Two fakes that share a fingerprint (about
+ * 3e-8 per million keys) only send the second original on to its next
+ * attempt; two originals that share one (2^-64 for each collision of their
+ * fakes) would be given one fake, which the copy's UNIQUE index refuses
+ * loudly. Only the originals that moved to a later attempt (a few in a
+ * thousand) keep their fake's bytes, in an arena indexed by by_orig, for get.
+ * Earlier versions kept every original and fake in full: a million keys
+ * were 112 MB of fresh memory, now 32 MB, whose page faults and zeroing
+ * cost more than the probes (measured on a VM). */
 #include "data/keymap.h"
 
 #include <sodium.h>
@@ -20,15 +23,13 @@
 
 #define HUGE_PAGE (2u << 20)
 
-typedef struct fp {
-	uint64_t a, b; /* a is never 0: 0 marks an empty slot */
-} fp;
+typedef uint64_t fp; /* never 0: 0 marks an empty slot */
 
 /* by_fake: a fake and its owner; by_orig: a moved original and the arena
  * offset of its fake. */
 typedef struct slot {
 	fp key;
-	fp val;
+	uint64_t val;
 } slot;
 
 typedef struct table {
@@ -68,15 +69,8 @@ static fp fingerprint(const dp_keymap *m, uint32_t rule, const dp_val *v)
 	crypto_shorthash_siphashx24(out, msg, len, m->hkey);
 	if (msg != stackbuf)
 		free(msg);
-	memcpy(&f.a, out, 8);
-	memcpy(&f.b, out + 8, 8);
-	f.a |= 1;
-	return f;
-}
-
-static bool same_fp(fp x, fp y)
-{
-	return x.a == y.a && x.b == y.b;
+	memcpy(&f, out, 8);
+	return f | 1;
 }
 
 /* The slot holding key, or the empty slot where it goes. */
@@ -84,8 +78,8 @@ static slot *find(const table *t, fp key)
 {
 	size_t mask = t->cap - 1;
 
-	for (size_t i = (size_t)key.a & mask;; i = (i + 1) & mask)
-		if (t->s[i].key.a == 0 || same_fp(t->s[i].key, key))
+	for (size_t i = (size_t)key & mask;; i = (i + 1) & mask)
+		if (t->s[i].key == 0 || t->s[i].key == key)
 			return &t->s[i];
 }
 
@@ -119,7 +113,7 @@ static int grow_to(table *t, size_t cap)
 	if (n.s == NULL)
 		return -1;
 	for (size_t i = 0; i < t->cap; i++)
-		if (t->s[i].key.a)
+		if (t->s[i].key)
 			*find(&n, t->s[i].key) = t->s[i];
 	slots_free(t);
 	*t = n;
@@ -175,9 +169,9 @@ bool dp_keymap_get(dp_keymap *m, uint32_t rule, const dp_val *orig, dp_val *fake
 	if (m->by_orig.n == 0)
 		return false; /* the common case: nothing moved, no hashing */
 	s = find(&m->by_orig, fingerprint(m, rule, orig));
-	if (s->key.a == 0)
+	if (s->key == 0)
 		return false;
-	p = m->arena + s->val.a;
+	p = m->arena + s->val;
 	memcpy(&n, p + 1, 4);
 	memset(fake, 0, sizeof(*fake));
 	fake->type = (dp_val_type)p[0];
@@ -198,8 +192,8 @@ int dp_keymap_claim(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_va
 	slot *s = find(&m->by_fake, f);
 
 	o = fingerprint(m, rule, orig);
-	if (s->key.a)
-		return same_fp(s->val, o) ? 1 : 0;
+	if (s->key)
+		return s->val == o ? 1 : 0;
 	if ((m->by_fake.n + 1) * 2 > m->by_fake.cap) {
 		if (room(&m->by_fake) < 0)
 			return -1;
@@ -212,7 +206,7 @@ int dp_keymap_claim(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_va
 
 void dp_keymap_prefetch(const dp_keymap *m, uint32_t rule, const dp_val *fake)
 {
-	__builtin_prefetch(&m->by_fake.s[(size_t)fingerprint(m, rule, fake).a & (m->by_fake.cap - 1)]);
+	__builtin_prefetch(&m->by_fake.s[(size_t)fingerprint(m, rule, fake) & (m->by_fake.cap - 1)]);
 }
 
 int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val *fake)
@@ -224,7 +218,7 @@ int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val 
 	fp o = fingerprint(m, rule, orig);
 	slot *s;
 
-	if (find(&m->by_fake, fingerprint(m, rule, fake))->key.a == 0)
+	if (find(&m->by_fake, fingerprint(m, rule, fake))->key == 0)
 		return -1; /* claim first */
 	if (m->len + 5 + n > m->cap) {
 		size_t cap = m->cap ? m->cap : 1 << 16;
@@ -240,9 +234,9 @@ int dp_keymap_put(dp_keymap *m, uint32_t rule, const dp_val *orig, const dp_val 
 	if (room(&m->by_orig) < 0)
 		return -1;
 	s = find(&m->by_orig, o);
-	if (s->key.a == 0)
+	if (s->key == 0)
 		m->by_orig.n++;
-	*s = (slot){ .key = o, .val = { .a = m->len } };
+	*s = (slot){ .key = o, .val = m->len };
 	m->arena[m->len] = (unsigned char)fake->type;
 	memcpy(m->arena + m->len + 1, &n, 4);
 	if (n)

@@ -3,7 +3,7 @@
  * An original whose first fake was free needs no entry of its own (the
  * transformer gives it again); only the few that had to move on to a later
  * attempt are indexed by original too. In memory for the length of one copy
- * (a million keys take 64 MB: values are kept as 128-bit SipHash
+ * (a million keys take 32 MB: values are kept as 64-bit SipHash
  * fingerprints under a per-map random key, so crafted values cannot flood
  * one bucket either). */
 #ifndef DOPPEL_DATA_KEYMAP_H
