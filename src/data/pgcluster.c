@@ -779,7 +779,10 @@ int dp_pgc_open(const char *store_root, dp_pgc *out, dp_error **err)
 	if (ping(&c) != PQPING_OK) {
 		cleanup_free char *pgctl = xasprintf("%s/pg_ctl", c.bindir);
 		cleanup_free char *logf = xasprintf("%s/log/server.log", c.dir);
-		char *argv[] = { pgctl, "-D", data, "-l", logf, "-w", "-t", "120", "-s", "start", NULL };
+		/* also on the command line: a cluster made before postgresql.conf
+		 * carried them gets the same WAL-free snapshot builds */
+		char *argv[] = { pgctl, "-D", data, "-l", logf, "-w", "-t", "120", "-s",
+				 "-o", "-c wal_level=minimal -c max_wal_senders=0", "start", NULL };
 		char outb[4096], logb[2048];
 		int status;
 
