@@ -38,7 +38,7 @@ typedef struct walk {
 	sqlite3_stmt *insert;  /* new manifest row */
 	dp_progress *prog;
 	bool rootless;
-	bool noclone;    /* FICLONE failed once: the store cannot reflink */
+	bool noclone;    /* the store's file system cannot reflink */
 	mode_t umask;    /* what O_CREAT strips from a new file's mode */
 	uid_t new_uid;   /* owner and group a new file gets without fchown */
 	gid_t new_gid;
@@ -189,9 +189,15 @@ static int copy_file(walk *w, int dirfd, const char *name, const struct stat *ls
 				     lst->st_mode & 0777);
 		if (out < 0)
 			return dp_fail_errno(err, "write snapshot %s", rel);
-		if (!w->noclone && ioctl(out, FICLONE, in) == 0)
-			;
-		else if ((w->noclone = true, copy_bytes(in, out, before.st_size, &done)) < 0)
+		bool cloned = false;
+		if (!w->noclone) {
+			cloned = ioctl(out, FICLONE, in) == 0;
+			/* the store's file system cannot reflink (not EXDEV: a
+			 * production subtree may sit on another file system) */
+			if (!cloned && (errno == EOPNOTSUPP || errno == ENOTTY || errno == EINVAL || errno == ENOSYS))
+				w->noclone = true;
+		}
+		if (!cloned && copy_bytes(in, out, before.st_size, &done) < 0)
 			return dp_fail_errno(err, "copy %s", rel);
 		if (w->opts->verify) {
 			if (hash_fd(in, hash) < 0)
