@@ -901,7 +901,7 @@ typedef struct masker {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	batch *todo; /* handed over, not yet masked */
+	batch *pending; /* handed over, not yet masked */
 	bool busy, quit;
 	double cpu;  /* the masking thread's cpu seconds, for DOPPEL_DEBUG */
 	double idle; /* seconds this thread waited for it */
@@ -1043,15 +1043,15 @@ static void *masker_main(void *arg)
 
 	pthread_mutex_lock(&m->mu);
 	for (;;) {
-		while (m->todo == NULL && !m->quit)
+		while (m->pending == NULL && !m->quit)
 			pthread_cond_wait(&m->cv, &m->mu);
-		if (m->todo == NULL)
+		if (m->pending == NULL)
 			break;
-		batch *b = m->todo;
+		batch *b = m->pending;
 		pthread_mutex_unlock(&m->mu);
 		mask_batch(m, b);
 		pthread_mutex_lock(&m->mu);
-		m->todo = NULL;
+		m->pending = NULL;
 		m->busy = false;
 		pthread_cond_broadcast(&m->cv);
 	}
@@ -1063,7 +1063,7 @@ static void *masker_main(void *arg)
 static void masker_give(masker *m, batch *b)
 {
 	pthread_mutex_lock(&m->mu);
-	m->todo = b;
+	m->pending = b;
 	m->busy = true;
 	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);

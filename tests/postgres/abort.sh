@@ -42,11 +42,6 @@ chmod -R a+rX "$P"
 	echo "    big.hosts.addr: ip"
 } >"$DOPPEL_CONFIG"
 
-q_sb() { # q_sb DB SQL: doppel's superuser on the sandbox cluster
-	_sock=$(sandbox_sock) || fail "no socket of the sandbox cluster in $SB_PG/run"
-	PGPASSWORD=$(cat "$SB_PG/admin.pw") "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -h "${_sock% *}" -p "${_sock#* }" \
-		-U doppel -d "$1" -c "$2" 2>"$T/.sb.err" || fail "sandbox cluster query on $1 failed: $2 ($(cat "$T/.sb.err"))"
-}
 store_files() { store_listing | grep -v '^\./pg/'; }
 SUMS=$(prod_sums big)
 run_ok "start the sandbox cluster" d postgres start >/dev/null

@@ -16,11 +16,6 @@ echo app >"$P/app/main.sh"
 write_config
 
 sb_pids() { pids_in_T | while read -r p; do case "$(readlink "/proc/$p/cwd")" in "$SB_PG"*) echo "$p" ;; esac; done; }
-q_sb() { # q_sb DB SQL
-	_sock=$(sandbox_sock) || fail "no socket of the sandbox cluster in $SB_PG/run"
-	PGPASSWORD=$(cat "$SB_PG/admin.pw") "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -h "${_sock% *}" -p "${_sock#* }" \
-		-U doppel -d "$1" -c "$2" 2>"$T/.sb.err" || fail "sandbox cluster query on $1 failed: $2 ($(cat "$T/.sb.err"))"
-}
 
 (
 	out=$(d postgres status --json) || fail "status before any cluster: exit $?"

@@ -44,11 +44,6 @@ INV="SELECT (SELECT sum(abalance) FROM pgbench_accounts) || ' ' || (SELECT sum(b
   || ' ' || (SELECT sum(tbalance) FROM pgbench_tellers) || ' ' || (SELECT coalesce(sum(delta), 0) FROM pgbench_history)
   || ' ' || (SELECT count(*) FROM pgbench_history)"
 STAT="SELECT tup_inserted || ' ' || tup_updated || ' ' || tup_deleted FROM pg_stat_database WHERE datname = 'bank'"
-q_sb() { # q_sb DB SQL: the sandbox cluster as doppel's superuser
-	_sock=$(sandbox_sock) || fail "no socket of the sandbox cluster in $SB_PG/run"
-	PGPASSWORD=$(cat "$SB_PG/admin.pw") "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -h "${_sock% *}" -p "${_sock#* }" \
-		-U doppel -d "$1" -c "$2" 2>"$T/.sb.err" || fail "sandbox cluster query on $1 failed: $2 ($(cat "$T/.sb.err"))"
-}
 
 # a first sync while idle: the sandbox cluster exists and is started before the timed part
 run_ok "idle sync" d sync >/dev/null

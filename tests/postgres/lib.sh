@@ -168,6 +168,12 @@ sandbox_sock() {
 	_s=$(ls -a "$SB_PG/run" 2>/dev/null | sed -n 's/^\.s\.PGSQL\.\([0-9]*\)$/\1/p' | head -1)
 	[ -n "$_s" ] && echo "$SB_PG/run $_s"
 }
+# q_sb DB SQL: runs SQL on the sandbox cluster as doppel's superuser.
+q_sb() {
+	_sock=$(sandbox_sock) || fail "no socket of the sandbox cluster in $SB_PG/run"
+	PGPASSWORD=$(cat "$SB_PG/admin.pw") "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -h "${_sock% *}" -p "${_sock#* }" \
+		-U doppel -d "$1" -c "$2" 2>"$T/.sb.err" || fail "sandbox cluster query on $1 failed: $2 ($(cat "$T/.sb.err"))"
+}
 
 # --- cleanup ----------------------------------------------------------------------
 # Postgres processes working in $T (their cwd is their data directory).

@@ -83,11 +83,6 @@ reset_store() {
 }
 
 # --- the sandbox cluster, as doppel's superuser --------------------------------------
-q_sb() { # q_sb DB SQL
-	_sock=$(sandbox_sock) || fail "no socket of the sandbox cluster in $SB_PG/run"
-	PGPASSWORD=$(cat "$SB_PG/admin.pw") "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -h "${_sock% *}" -p "${_sock#* }" \
-		-U doppel -d "$1" -c "$2" 2>"$T/.sb.err" || fail "sandbox cluster query on $1 failed: $2 ($(cat "$T/.sb.err"))"
-}
 SNAPDB() { echo "doppel_s$1_shop"; }
 SBDB() { echo "doppel_b_$1_shop"; }
 

@@ -36,11 +36,6 @@ chmod -R a+rX "$P"
 	echo "  dev: {network: loopback}"
 } >"$DOPPEL_CONFIG"
 
-q_sb() { # q_sb DB SQL: doppel's superuser on the sandbox cluster
-	_sock=$(sandbox_sock) || fail "no socket of the sandbox cluster in $SB_PG/run"
-	PGPASSWORD=$(cat "$SB_PG/admin.pw") "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -h "${_sock% *}" -p "${_sock#* }" \
-		-U doppel -d "$1" -c "$2" 2>"$T/.sb.err" || fail "sandbox cluster query on $1 failed: $2 ($(cat "$T/.sb.err"))"
-}
 # No copy left behind, the template still closed to connections.
 check_cluster() {
 	[ "$(q_sb postgres "SELECT count(*) FROM pg_database WHERE datname LIKE 'doppel\\_t%'")" = 0 ] ||

@@ -105,11 +105,6 @@ ${1-$SUBSET}
 EOF2
 }
 
-q_sb() { # q_sb DB SQL
-	_sock=$(sandbox_sock) || fail "no socket of the sandbox cluster in $SB_PG/run"
-	PGPASSWORD=$(cat "$SB_PG/admin.pw") "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -h "${_sock% *}" -p "${_sock#* }" \
-		-U doppel -d "$1" -c "$2" 2>"$T/.sb.err" || fail "sandbox cluster query on $1 failed: $2 ($(cat "$T/.sb.err"))"
-}
 SBDB() { echo "doppel_b_$1_shop"; }
 # doppel's databases in the sandbox cluster, one a line, sorted
 doppel_dbs() { q_sb postgres "SELECT datname FROM pg_database WHERE datname LIKE 'doppel\\_%' ORDER BY 1"; }
