@@ -1,5 +1,5 @@
 /* Building the sandbox's root: a fresh tmpfs holding read-only system dirs, a
- * minimal /etc, /dev, /proc, /tmp and the plan's mounts, then pivot_root into
+ * minimal /etc (etc.c), /dev, /proc, /tmp and the plan's mounts, then pivot_root into
  * it and drop the old root. Host paths are opened before anything is mounted
  * and mounted by fd (open_tree/move_mount), destinations are resolved inside
  * the new root (RESOLVE_IN_ROOT), so no symlink, '..' or racing rename can
@@ -10,7 +10,6 @@
  * idmapped mounts and sends them (the "host trees" part below); init
  * attaches them under a scratch directory and then builds the root from
  * them exactly as from host paths. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,12 +17,12 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "isolate/etc.h"
 #include "isolate/proto.h"
 #include "isolate/runtime.h"
 #include "util/cleanup.h"
@@ -34,16 +33,6 @@
 #define STAGE "/tmp"
 
 static const char *const system_dirs[] = { "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", NULL };
-
-/* What a program needs from /etc to run; nothing that names hosts, users or
- * holds secrets (so ssl/certs, never ssl/private). passwd, group, hosts, hostname and resolv.conf are written. */
-static const char *const etc_entries[] = {
-	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "alternatives", "localtime",
-	"timezone", "ssl/certs", "ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "services", "protocols",
-	"os-release", "debian_version", "bash.bashrc", "profile", "profile.d", "inputrc", "terminfo",
-	"shells", "mime.types", "magic", "login.defs", "environment", "locale.alias", "gai.conf",
-	"host.conf", "python3", "python3.11", "perl", "mtab", NULL,
-};
 
 static const char *const proc_masked_files[] = { "kcore", "keys", "timer_list", "sched_debug",
 						  "sysrq-trigger", "latency_stats", "timer_stats", NULL };
@@ -158,27 +147,12 @@ static int open_below(int base, const char *rel)
 	return dp_open_in_root(base, rel, O_PATH | O_NOFOLLOW, 0);
 }
 
-/* Small /etc entries are copied into the new root instead of bound: a
- * mount costs far more than writing a few kilobytes, and each one also
- * slows the namespace's teardown. Large directories are still bound. */
-#define ETC_COPY_MAX_ENTRIES 64
-#define ETC_COPY_MAX_BYTES (256 * 1024)
-/* st_size of a directory past which it cannot be small: 64 entries take at
- * most ~4K on ext4, ~1.3K on tmpfs, ~8K (long names) on btrfs */
-#define ETC_LIST_MAX_DIR_SIZE (8 * 1024)
-
-static int copy_tree(int src, int rootfd, const char *rel, dp_error **err);
-static int copy_file_into(int src, int rootfd, const char *rel, const struct stat *st, dp_error **err);
-static bool small_tree(int dir, size_t *entries, size_t *bytes);
-
-/* Copies one entry of the system tree into the new root at rel: symlinks as
- * symlinks; below /etc small files and directories as copies; the rest as
- * read-only binds. Missing entries are skipped. 'base'/'name' is the source. */
+/* Copies one top-level system entry into the new root at rel: symlinks as
+ * symlinks, the rest as read-only binds. Missing entries are skipped. */
 static int copy_system_entry(int base, const char *name, int rootfd, const char *rel, dp_error **err)
 {
 	cleanup_close int src = open_below(base, name);
 	struct stat st;
-	bool in_etc = strncmp(rel, "etc/", 4) == 0;
 
 	if (src < 0)
 		return (errno == ENOENT) ? 0 : dp_fail_errno(err, "open system entry /%s", rel);
@@ -195,20 +169,9 @@ static int copy_system_entry(int base, const char *name, int rootfd, const char 
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		size_t entries = 0, bytes = 0;
 		if (mkdirat(rootfd, rel, 0755) < 0 && errno != EEXIST)
 			return dp_fail_errno(err, "create /%s", rel);
-		/* a directory this big is bound without reading it: ext4 lists a
-		 * hashed directory by sorting all of it (Debian's alternatives and
-		 * ssl/certs are 20K with ~300-500 names); others report less */
-		if (in_etc && st.st_size <= ETC_LIST_MAX_DIR_SIZE) {
-			cleanup_close int dir = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dir >= 0 && small_tree(dir, &entries, &bytes))
-				return copy_tree(dir, rootfd, rel, err);
-		}
 	} else if (S_ISREG(st.st_mode)) {
-		if (in_etc && st.st_size <= ETC_COPY_MAX_BYTES)
-			return copy_file_into(src, rootfd, rel, &st, err);
 		if (make_file_in_root(rootfd, rel, err) < 0)
 			return -1;
 	} else {
@@ -218,241 +181,13 @@ static int copy_system_entry(int base, const char *name, int rootfd, const char 
 			    rel, err);
 }
 
-static int copy_file_into(int src, int rootfd, const char *rel, const struct stat *st, dp_error **err)
+/* The system dirs, then /etc (etc.c). */
+static int setup_system(dp_child_ctx *ctx, int cachefd, int sysfd, int rootfd, dp_error **err)
 {
-	cleanup_close int in = -1;
-	cleanup_close int out = -1;
-	char p[64];
-	ssize_t n;
-
-	/* an O_PATH fd cannot be read; reopen that very file through /proc */
-	fd_path(p, sizeof(p), src);
-	in = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (in < 0)
-		return dp_fail_errno(err, "read /%s", rel);
-	out = openat(rootfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, st->st_mode & 0777);
-	if (out < 0)
-		return dp_fail_errno(err, "create /%s", rel);
-	/* in the kernel: a user buffer would cost the init a page fault per
-	 * page of stack it first touches */
-	while ((n = sendfile(out, in, NULL, 1 << 20)) > 0)
-		;
-	if (n < 0)
-		return dp_fail_errno(err, "copy /%s", rel);
-	return 0;
-}
-
-/* Counts entries and bytes below a directory, stopping past the budget. */
-static bool small_tree(int dir, size_t *entries, size_t *bytes)
-{
-	cleanup_close int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	bool ok = d != NULL;
-
-	if (d)
-		fd = -1;
-	/* names first: a big directory (Debian's /etc/alternatives has hundreds)
-	 * is bound at the cost of one getdents, not a stat per entry */
-	if (ok) {
-		size_t names = 0;
-		while ((de = readdir(d)) != NULL)
-			names += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
-		ok = *entries + names <= ETC_COPY_MAX_ENTRIES;
-		rewinddir(d);
-	}
-	while (ok && (de = readdir(d)) != NULL) {
-		struct stat st;
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (++*entries > ETC_COPY_MAX_ENTRIES || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			ok = false;
-			break;
-		}
-		*bytes += (size_t)st.st_size;
-		if (*bytes > ETC_COPY_MAX_BYTES)
-			ok = false;
-		else if (S_ISDIR(st.st_mode)) {
-			cleanup_close int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			ok = sub >= 0 && small_tree(sub, entries, bytes);
-		} else if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
-			ok = false;
-		}
-	}
-	if (d)
-		closedir(d);
-	return ok;
-}
-
-static int copy_tree(int src, int rootfd, const char *rel, dp_error **err)
-{
-	cleanup_close int fd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	int r = 0;
-
-	if (d == NULL)
-		return dp_fail_errno(err, "read /%s", rel);
-	fd = -1;
-	while (r == 0 && (de = readdir(d)) != NULL) {
-		char sub[512];
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", rel, de->d_name);
-		r = copy_system_entry(dirfd(d), de->d_name, rootfd, sub, err);
-	}
-	closedir(d);
-	return r;
-}
-
-/* The system's own names, then the plan's (validated: no newlines, no
- * spaces), so a plan's name can also take over one of the system's. */
-static char *hosts_text(const dp_plan *plan, const char *hostname)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (f == NULL)
-		return NULL;
-	fprintf(f, "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost\n", hostname);
-	for (size_t i = 0; i < plan->n_hosts; i++)
-		fprintf(f, "%s\t%s\n", plan->hosts[i].addr, plan->hosts[i].name);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
-/* The largest system bundle we copy (Debian's is about 200K). */
-#define CA_BUNDLE_MAX (8u << 20)
-
-/* /etc/ssl/certs with the plan's certificates trusted: the system's entries
- * (hash links, PEM files) as copy_system_entry makes them, except the bundle,
- * written here as the system's bundle followed by the plan's PEM. Most TLS
- * stacks read that file by default; the rest are pointed at it by the
- * environment the front end sets. */
-static int setup_ca_bundle(const char *pem, int sysfd, int rootfd, dp_error **err)
-{
-	static const char dir[] = "etc/ssl/certs", bundle[] = "etc/ssl/certs/ca-certificates.crt";
-	cleanup_close int src = open_below(sysfd, dir);
-	cleanup_close int in = -1;
-	cleanup_close int out = -1;
-	cleanup_free char *host = NULL;
-	size_t host_len = 0, pem_len = strlen(pem);
-
-	if (mkdirat(rootfd, dir, 0755) < 0)
-		return dp_fail_errno(err, "create /%s", dir);
-	if (src >= 0) {
-		cleanup_close int d = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		DIR *ds = d >= 0 ? fdopendir(d) : NULL;
-		struct dirent *de;
-		int r = 0;
-		if (ds)
-			d = -1;
-		while (ds && r == 0 && (de = readdir(ds)) != NULL) {
-			char rel[512];
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-			    strcmp(de->d_name, "ca-certificates.crt") == 0)
-				continue;
-			snprintf(rel, sizeof(rel), "%s/%s", dir, de->d_name);
-			r = copy_system_entry(dirfd(ds), de->d_name, rootfd, rel, err);
-		}
-		if (ds)
-			closedir(ds);
-		if (r < 0)
-			return -1;
-	} else if (errno != ENOENT) {
-		return dp_fail_errno(err, "open system /%s", dir);
-	}
-	/* the system's bundle may be a link into /usr/share: follow it, inside
-	 * the system root only */
-	in = dp_open_in_root(sysfd, bundle, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
-	if (in >= 0) {
-		struct stat st;
-		ssize_t n;
-		if (fstat(in, &st) < 0)
-			return dp_fail_errno(err, "stat system /%s", bundle);
-		if (!S_ISREG(st.st_mode) || st.st_size > CA_BUNDLE_MAX)
-			return dp_fail(err, 0, "system /%s: not a regular file of at most %u bytes", bundle, CA_BUNDLE_MAX);
-		host = malloc((size_t)st.st_size + 1);
-		if (host == NULL)
-			return dp_fail(err, ENOMEM, "read system /%s", bundle);
-		while (host_len < (size_t)st.st_size &&
-		       (n = read(in, host + host_len, (size_t)st.st_size - host_len)) != 0) {
-			if (n < 0)
-				return dp_fail_errno(err, "read system /%s", bundle);
-			host_len += (size_t)n;
-		}
-	} else if (errno != ENOENT) {
-		return dp_fail_errno(err, "open system /%s", bundle);
-	}
-	out = openat(rootfd, bundle, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (out < 0)
-		return dp_fail_errno(err, "create /%s", bundle);
-	if ((host_len && write(out, host, host_len) != (ssize_t)host_len) ||
-	    (host_len && host[host_len - 1] != '\n' && write(out, "\n", 1) != 1) ||
-	    write(out, pem, pem_len) != (ssize_t)pem_len)
-		return dp_fail_errno(err, "write /%s", bundle);
-	return 0;
-}
-
-static int setup_system(const dp_child_ctx *ctx, int sysfd, int rootfd, dp_error **err)
-{
-	char buf[256];
-	const char *user = getenv("USER");
-
 	for (const char *const *d = system_dirs; *d; d++)
 		if (copy_system_entry(sysfd, *d, rootfd, *d, err) < 0)
 			return -1;
-	if (mkdirat(rootfd, "etc", 0755) < 0)
-		return dp_fail_errno(err, "create /etc");
-	for (const char *const *e = etc_entries; *e; e++) {
-		const char *slash = strchr(*e, '/');
-		snprintf(buf, sizeof(buf), "etc/%s", *e);
-		if (slash) { /* etc/ssl/certs: the parent only as a directory, never its private/ */
-			char parent[64];
-			snprintf(parent, sizeof(parent), "etc/%.*s", (int)(slash - *e), *e);
-			if (mkdirat(rootfd, parent, 0755) < 0 && errno != EEXIST)
-				return dp_fail_errno(err, "create /%s", parent);
-		}
-		if (ctx->plan->ca_pem && strcmp(*e, "ssl/certs") == 0) {
-			if (setup_ca_bundle(ctx->plan->ca_pem, sysfd, rootfd, err) < 0)
-				return -1;
-		} else if (copy_system_entry(sysfd, buf, rootfd, buf, err) < 0) {
-			return -1;
-		}
-	}
-	/* identities and names are the sandbox's own, not the host's */
-	{
-		char passwd[512], group[512];
-		cleanup_free char *hosts = NULL;
-		const char *host = ctx->plan->hostname ? ctx->plan->hostname : "doppel";
-		if (user == NULL || strchr(user, ':') || strchr(user, '\n') || strlen(user) > 32)
-			user = "user";
-		snprintf(passwd, sizeof(passwd),
-			 "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
-		snprintf(group, sizeof(group), "root:x:0:\nnogroup:x:65534:\n");
-		if (ctx->inner_uid != 0) {
-			size_t n = strlen(passwd);
-			snprintf(passwd + n, sizeof(passwd) - n, "%s:x:%u:%u::/root:/bin/sh\n", user, ctx->inner_uid,
-				 ctx->inner_gid);
-			n = strlen(group);
-			snprintf(group + n, sizeof(group) - n, "%s:x:%u:\n", user, ctx->inner_gid);
-		}
-		hosts = hosts_text(ctx->plan, host);
-		if (hosts == NULL)
-			return dp_fail(err, ENOMEM, "write /etc/hosts");
-		snprintf(buf, sizeof(buf), "%s\n", host);
-		if (write_in_root(rootfd, "etc/passwd", passwd, err) < 0 ||
-		    write_in_root(rootfd, "etc/group", group, err) < 0 ||
-		    write_in_root(rootfd, "etc/hosts", hosts, err) < 0 ||
-		    write_in_root(rootfd, "etc/hostname", buf, err) < 0 ||
-		    write_in_root(rootfd, "etc/resolv.conf", "# no DNS in a doppel sandbox\n", err) < 0)
-			return -1;
-	}
-	return 0;
+	return dp_etc_setup(ctx, cachefd, sysfd, rootfd, err);
 }
 
 static int setup_dev(const dp_child_ctx *ctx, int rootfd, dp_error **err)
@@ -646,6 +381,28 @@ static int detach_scratch(int rootfd, const char *name, dp_error **err)
 	if (unlinkat(rootfd, name, AT_REMOVEDIR) < 0)
 		return dp_fail_errno(err, "remove scratch mount point %s", name);
 	return 0;
+}
+
+/* For etc.c (etc.h). */
+int dp_rootfs_attach_clone(int srcfd, bool recursive, unsigned long long attrs, int rootfd, const char *dst,
+			   const char *what, dp_error **err)
+{
+	return attach_clone(srcfd, recursive, attrs, rootfd, dst, what, err);
+}
+
+int dp_rootfs_make_file(int rootfd, const char *path, dp_error **err)
+{
+	return make_file_in_root(rootfd, path, err);
+}
+
+int dp_rootfs_write(int rootfd, const char *path, const char *text, dp_error **err)
+{
+	return write_in_root(rootfd, path, text, err);
+}
+
+int dp_rootfs_detach_scratch(int rootfd, const char *name, dp_error **err)
+{
+	return detach_scratch(rootfd, name, err);
 }
 
 static int mount_overlay(const dp_plan *plan, const dp_mount *m, host_src *s, int rootfd, dp_error **err)
@@ -1151,14 +908,16 @@ static void close_srcs(host_src *srcs, size_t n)
 	free(srcs);
 }
 
-int dp_rootfs_setup(const dp_child_ctx *ctx, dp_error **err)
+int dp_rootfs_setup(dp_child_ctx *ctx, dp_error **err)
 {
 	const dp_plan *plan = ctx->plan;
 	host_src *srcs = NULL;
 	cleanup_close int sysfd = -1;
 	cleanup_close int rootfd = -1;
+	cleanup_close int cachefd = -1;
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
 
+	ctx->etc_lock = -1;
 	if (ctx->mapped) {
 		/* the monitor opened and pinned them */
 		if (ctx->trees == NULL)
@@ -1179,6 +938,7 @@ int dp_rootfs_setup(const dp_child_ctx *ctx, dp_error **err)
 			return err && *err ? -1 : dp_fail_errno(err, "open system root");
 	}
 
+	cachefd = dp_etc_open_cache(ctx);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return dp_fail_errno(err, "make mounts private");
 	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") < 0)
@@ -1189,7 +949,7 @@ int dp_rootfs_setup(const dp_child_ctx *ctx, dp_error **err)
 	if (ctx->mapped && attach_trees(ctx, rootfd, &sysfd, err) < 0)
 		return -1;
 
-	if (setup_system(ctx, sysfd, rootfd, err) < 0 || setup_dev(ctx, rootfd, err) < 0 ||
+	if (setup_system(ctx, cachefd, sysfd, rootfd, err) < 0 || setup_dev(ctx, rootfd, err) < 0 ||
 	    setup_proc(rootfd, err) < 0)
 		return -1;
 	if (scratch_tmpfs("tmp", rootfd, 01777, plan->disk_bytes, err) < 0 ||

@@ -24,13 +24,17 @@ typedef struct dp_child_ctx {
 	bool rootless;        /* caller is not host root */
 	bool mapped;          /* root, with plan->map_ids: inner ids are a subordinate range */
 	dp_host_trees *trees; /* mapped: what the monitor sent, filled in init */
+	int etc_lock;         /* -1, or the /etc template's dir, share-locked (flock) while the
+			       * sandbox lives so the template is not collected: init keeps it open;
+			       * set by dp_rootfs_setup, which first makes it -1 */
 } dp_child_ctx;
 
 /* child.c: the first process of the new namespaces (PID 1). Never returns. */
 __attribute__((noreturn)) void dp_child_main(dp_child_ctx *ctx);
 
-/* rootfs.c: builds the new root from the plan and pivots into it. */
-int dp_rootfs_setup(const dp_child_ctx *ctx, dp_error **err);
+/* rootfs.c: builds the new root from the plan and pivots into it; sets
+ * ctx->etc_lock. */
+int dp_rootfs_setup(dp_child_ctx *ctx, dp_error **err);
 
 /* rootfs.c, in the monitor, for a mapped run, once init's id maps are
  * written: init cannot open the host's root-owned trees, and only host root
