@@ -58,11 +58,37 @@ static const char *const etc_entries[] = {
 
 /* ---- What a template depends on -------------------------------------- */
 
+/* The state of a host path as the fingerprint takes it: fixed-width
+ * fields, no padding, so the bytes are the state. */
+typedef struct state_rec {
+	uint64_t dev, ino, size;
+	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+	uint32_t mode, uid, gid, present;
+} state_rec;
+_Static_assert(sizeof(state_rec) == 72, "state_rec has no padding");
+
+static void state_of(state_rec *r, bool present, const struct stat *st)
+{
+	memset(r, 0, sizeof(*r));
+	if (!present)
+		return;
+	r->dev = st->st_dev;
+	r->ino = st->st_ino;
+	r->size = (uint64_t)st->st_size;
+	r->mtime_s = st->st_mtim.tv_sec;
+	r->mtime_ns = st->st_mtim.tv_nsec;
+	r->ctime_s = st->st_ctim.tv_sec;
+	r->ctime_ns = st->st_ctim.tv_nsec;
+	r->mode = st->st_mode;
+	r->uid = st->st_uid;
+	r->gid = st->st_gid;
+	r->present = 1;
+}
+
 /* A host path (relative to the system root) and its state when seen. */
 typedef struct dep {
 	char kind; /* 'S': its state only; 'B': also bound from the host over the template */
-	bool present;
-	struct stat st;
+	state_rec st;
 	char *path;
 } dep;
 
@@ -85,7 +111,7 @@ static void deps_free(deps *d)
 	d->cap = 0;
 }
 
-static int deps_push(deps *d, char kind, const char *path, size_t len, bool present, const struct stat *st)
+static int deps_push(deps *d, char kind, const char *path, const state_rec *st)
 {
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 128;
@@ -95,11 +121,9 @@ static int deps_push(deps *d, char kind, const char *path, size_t len, bool pres
 		d->v = v;
 		d->cap = cap;
 	}
-	d->v[d->n] = (dep){ .kind = kind, .present = present, .path = strndup(path, len) };
+	d->v[d->n] = (dep){ .kind = kind, .st = *st, .path = strdup(path) };
 	if (d->v[d->n].path == NULL)
 		return -1;
-	if (present)
-		d->v[d->n].st = *st;
 	d->n++;
 	return 0;
 }
@@ -154,92 +178,46 @@ static int lookup_parent(lookup *l, const char *parent, size_t len)
 	return fd;
 }
 
-/* lstat of rel below the system root; a missing path (or parent) is a
- * state too. -1 when the path cannot be looked at safely. */
-static int lookup_stat(lookup *l, const char *rel, bool *present, struct stat *st)
+/* The state of rel below the system root (lstat); a missing path or
+ * parent is a state too. -1 when it cannot be looked at safely. */
+static int lookup_state(lookup *l, const char *rel, state_rec *r)
 {
 	const char *slash = strrchr(rel, '/');
 	int dir = slash ? lookup_parent(l, rel, (size_t)(slash - rel)) : l->sysfd;
+	struct stat st;
 
-	*present = false;
+	state_of(r, false, NULL);
 	if (dir < 0)
 		return (errno == ENOENT || errno == ENOTDIR) ? 0 : -1;
-	if (fstatat(dir, slash ? slash + 1 : rel, st, AT_SYMLINK_NOFOLLOW) == 0) {
-		*present = true;
+	if (fstatat(dir, slash ? slash + 1 : rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		state_of(r, true, &st);
 		return 0;
 	}
 	return (errno == ENOENT || errno == ENOTDIR) ? 0 : -1;
 }
 
-/* ---- The fingerprint -------------------------------------------------- */
+/* ---- The manifest and the fingerprint --------------------------------- */
 
+/* A template's manifest: this header, then per path its kind, the path
+ * (NUL-terminated) and its state_rec. The template's name is the BLAKE2b
+ * fingerprint of the manifest's bytes; a run re-reads the states and
+ * compares them byte for byte, which checks exactly what recomputing the
+ * fingerprint would, without libsodium's start-up on the run's path
+ * (sodium_init alone costs ~0.2 ms in a fresh init). */
 #define FP_HEX (crypto_generichash_BYTES * 2 + 1)
+#define MANIFEST_MAX (1 << 20)
 
 /* Everything the copies depend on besides the host paths: this code's
  * list and budgets, the system root, and the umask the copies get. */
-static void fp_start(crypto_generichash_state *h, const struct stat *sys, mode_t umask_now)
+static int manifest_header(char *buf, size_t n, const struct stat *sys, mode_t um)
 {
-	char head[160];
-	int n = snprintf(head, sizeof(head), "doppel-etc-template 1 %d %d %d umask %o root %llu:%llu",
-			 ETC_COPY_MAX_ENTRIES, ETC_COPY_MAX_BYTES, ETC_LIST_MAX_DIR_SIZE, (unsigned)umask_now,
-			 (unsigned long long)sys->st_dev, (unsigned long long)sys->st_ino);
+	size_t len = (size_t)snprintf(buf, n, "doppel-etc-manifest 2 %d %d %d umask %o root %llu:%llu entries",
+				      ETC_COPY_MAX_ENTRIES, ETC_COPY_MAX_BYTES, ETC_LIST_MAX_DIR_SIZE, (unsigned)um,
+				      (unsigned long long)sys->st_dev, (unsigned long long)sys->st_ino);
 
-	crypto_generichash_init(h, NULL, 0, crypto_generichash_BYTES);
-	crypto_generichash_update(h, (const unsigned char *)head, (size_t)n + 1);
-	for (const char *const *e = etc_entries; *e; e++)
-		crypto_generichash_update(h, (const unsigned char *)*e, strlen(*e) + 1);
-}
-
-static void fp_add(crypto_generichash_state *h, char kind, const char *path, bool present, const struct stat *st)
-{
-	/* fixed-width fields, no padding: the bytes are the state */
-	struct {
-		uint64_t dev, ino, size;
-		int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
-		uint32_t mode, uid, gid, present;
-	} rec = { 0 };
-
-	if (present) {
-		rec.dev = st->st_dev;
-		rec.ino = st->st_ino;
-		rec.size = (uint64_t)st->st_size;
-		rec.mtime_s = st->st_mtim.tv_sec;
-		rec.mtime_ns = st->st_mtim.tv_nsec;
-		rec.ctime_s = st->st_ctim.tv_sec;
-		rec.ctime_ns = st->st_ctim.tv_nsec;
-		rec.mode = st->st_mode;
-		rec.uid = st->st_uid;
-		rec.gid = st->st_gid;
-		rec.present = 1;
-	}
-	crypto_generichash_update(h, (const unsigned char *)&kind, 1);
-	crypto_generichash_update(h, (const unsigned char *)path, strlen(path) + 1);
-	crypto_generichash_update(h, (const unsigned char *)&rec, sizeof(rec));
-}
-
-static void fp_hex(crypto_generichash_state *h, char out[FP_HEX])
-{
-	unsigned char sum[crypto_generichash_BYTES];
-
-	crypto_generichash_final(h, sum, sizeof(sum));
-	sodium_bin2hex(out, FP_HEX, sum, sizeof(sum));
-}
-
-/* The fingerprint of deps as recorded (stat = false) or as they are now. */
-static int fingerprint(const deps *d, lookup *l, const struct stat *sys, mode_t um, bool restat, char out[FP_HEX])
-{
-	crypto_generichash_state h;
-
-	fp_start(&h, sys, um);
-	for (size_t i = 0; i < d->n; i++) {
-		struct stat st;
-		bool present = d->v[i].present;
-		if (restat && lookup_stat(l, d->v[i].path, &present, &st) < 0)
-			return -1;
-		fp_add(&h, d->v[i].kind, d->v[i].path, present, restat ? &st : &d->v[i].st);
-	}
-	fp_hex(&h, out);
-	return 0;
+	for (const char *const *e = etc_entries; *e && len < n; e++)
+		len += (size_t)snprintf(buf + len, n - len, " %s", *e);
+	return len < n ? (int)len + 1 : -1; /* with its NUL */
 }
 
 /* ---- Copying the entries ---------------------------------------------- */
@@ -257,14 +235,13 @@ typedef struct walk {
 /* Records rel's state before it is read. Returns its index, or -1. */
 static ssize_t note(walk *w, const char *rel, dp_error **err)
 {
-	struct stat st;
-	bool present;
+	state_rec st;
 
 	if (w->deps == NULL)
 		return 0;
-	if (lookup_stat(w->look, rel, &present, &st) < 0)
+	if (lookup_state(w->look, rel, &st) < 0)
 		return dp_fail_errno(err, "/etc template: look at system /%s", rel);
-	if (deps_push(w->deps, 'S', rel, strlen(rel), present, &st) < 0)
+	if (deps_push(w->deps, 'S', rel, &st) < 0)
 		return dp_fail(err, ENOMEM, "/etc template");
 	return (ssize_t)w->deps->n - 1;
 }
@@ -608,8 +585,6 @@ static void tmpl_clear(tmpl *t)
 	deps_free(&t->deps);
 }
 
-#define MANIFEST_MAGIC "doppel-etc-manifest 1\n"
-#define MANIFEST_MAX (1 << 20)
 
 /* Only the caller may have made or changed it. */
 static bool owned(const struct stat *st)
@@ -637,8 +612,9 @@ static bool safe_parent(const struct stat *st, uid_t root)
 int dp_etc_open_cache(const dp_child_ctx *ctx)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	const char *base, *rest = "/doppel/etc";
 	char path[4096];
-	size_t keep; /* components of path that must exist already */
+	size_t keep = SIZE_MAX; /* path[0..keep) must exist already; the rest is made when missing */
 	cleanup_close int cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
 	uid_t root;
@@ -648,15 +624,22 @@ int dp_etc_open_cache(const dp_child_ctx *ctx)
 	 * changes ssl/certs: both copy */
 	if (ctx->mapped || ctx->plan->ca_pem)
 		return -1;
-	if (!ctx->rootless)
-		keep = (size_t)snprintf(path, sizeof(path), "/var/cache/doppel/etc") - sizeof("/doppel/etc") + 1;
-	else if (xdg && xdg[0] == '/')
-		keep = (size_t)snprintf(path, sizeof(path), "%s/doppel/etc", xdg) - sizeof("/doppel/etc") + 1;
-	else if (home && home[0] == '/')
-		keep = (size_t)snprintf(path, sizeof(path), "%s/.cache/doppel/etc", home) - sizeof("/.cache/doppel/etc") + 1;
-	else
+	if (!ctx->rootless) {
+		base = "/var/cache";
+	} else if (xdg && xdg[0] == '/') {
+		base = xdg;
+		keep = (size_t)(strrchr(xdg, '/') - xdg); /* XDG: made when missing */
+	} else if (home && home[0] == '/') {
+		base = home;
+		rest = "/.cache/doppel/etc";
+	} else {
 		return -1;
-	if (keep >= sizeof(path) - 20 || cur < 0 || fstat(cur, &st) < 0)
+	}
+	if (keep == SIZE_MAX)
+		keep = strlen(base);
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", base, rest) >= sizeof(path))
+		return -1;
+	if (cur < 0 || fstat(cur, &st) < 0)
 		return -1;
 	root = st.st_uid;
 	if (!safe_parent(&st, root))
@@ -697,45 +680,53 @@ static void random_name(char *buf, size_t n, const char *prefix)
 	snprintf(buf, n, "%s%s", prefix, hex);
 }
 
-/* Reads and checks a template's manifest into t->deps. */
-static int read_manifest(int dir, deps *d)
+/* Whether the template in 'dir' still fits: its manifest's header is this
+ * run's, and every path it lists is in the state it recorded. Keeps the
+ * binds in *binds. */
+static bool manifest_fits(int dir, const char *head, size_t head_len, lookup *look, deps *binds)
 {
 	cleanup_close int fd = openat(dir, "manifest", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	cleanup_free char *buf = NULL;
 	struct stat st;
-	size_t len = 0, off = sizeof(MANIFEST_MAGIC) - 1;
+	size_t len = 0, off = head_len;
 	ssize_t n;
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !owned(&st) || st.st_size > MANIFEST_MAX)
-		return -1;
+		return false;
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL)
-		return -1;
+		return false;
 	while (len < (size_t)st.st_size && (n = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
 		len += (size_t)n;
-	if (len != (size_t)st.st_size || len < off || memcmp(buf, MANIFEST_MAGIC, off) != 0 || buf[len - 1] != '\0')
-		return -1;
+	if (len != (size_t)st.st_size || len < head_len || memcmp(buf, head, head_len) != 0)
+		return false;
+	buf[len] = '\0';
 	while (off < len) {
-		const char *rec = buf + off;
-		size_t rl = strlen(rec);
-		/* "<kind>etc/..." with no '.' or '..' component */
-		if (rl < 4 || (rec[0] != 'S' && rec[0] != 'B') || strncmp(rec + 1, "etc", 3) != 0 ||
-		    (rec[4] != '\0' && rec[4] != '/') || strstr(rec, "/./") || strstr(rec, "/../") ||
-		    (rl >= 3 && (strcmp(rec + rl - 2, "/.") == 0 || strcmp(rec + rl - 3, "/..") == 0)) ||
-		    strstr(rec, "//"))
-			return -1;
-		if (deps_push(d, rec[0], rec + 1, rl - 1, false, NULL) < 0)
-			return -1;
-		off += rl + 1;
+		const char kind = buf[off];
+		const char *path = buf + off + 1;
+		size_t pl = strnlen(path, len - off - 1);
+		state_rec was, now;
+		/* "etc" or "etc/...", no '.' or '..' component (lookups stay in
+		 * the system root anyway) */
+		if ((kind != 'S' && kind != 'B') || off + 1 + pl + 1 + sizeof(was) > len || strncmp(path, "etc", 3) != 0 ||
+		    (path[3] != '\0' && path[3] != '/') || strstr(path, "/./") || strstr(path, "/../") ||
+		    strstr(path, "//") || (pl >= 3 && strcmp(path + pl - 3, "/..") == 0) ||
+		    (pl >= 2 && strcmp(path + pl - 2, "/.") == 0))
+			return false;
+		memcpy(&was, path + pl + 1, sizeof(was));
+		if (lookup_state(look, path, &now) < 0 || memcmp(&was, &now, sizeof(now)) != 0)
+			return false;
+		if (kind == 'B' && deps_push(binds, 'B', path, &now) < 0)
+			return false;
+		off += 1 + pl + 1 + sizeof(was);
 	}
-	return 0;
+	return true;
 }
 
-/* The template the pointer names, if it is still the fingerprint of the
- * host paths its manifest lists. 0 and t filled, or -1. */
-static int use_current(int cachefd, int sysfd, const struct stat *sys, mode_t um, const char *ptr, tmpl *t)
+/* The template the pointer names, if it still fits. 0 and t filled, or -1. */
+static int use_current(int cachefd, int sysfd, const char *head, size_t head_len, const char *ptr, tmpl *t)
 {
-	char name[FP_HEX + 1], now[FP_HEX];
+	char name[FP_HEX + 1];
 	lookup look = { .sysfd = sysfd };
 	struct stat st, again;
 	ssize_t n = readlinkat(cachefd, ptr, name, sizeof(name));
@@ -754,11 +745,11 @@ static int use_current(int cachefd, int sysfd, const struct stat *sys, mode_t um
 	if (flock(t->dir, LOCK_SH | LOCK_NB) < 0 || fstatat(cachefd, name, &again, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    again.st_dev != st.st_dev || again.st_ino != st.st_ino)
 		goto out;
-	if (read_manifest(t->dir, &t->deps) < 0 || fingerprint(&t->deps, &look, sys, um, true, now) < 0 ||
-	    strcmp(now, name) != 0)
+	if (!manifest_fits(t->dir, head, head_len, &look, &t->deps))
 		goto out;
+	/* inside the caller's own directory: no one else can have put it there */
 	t->etc = openat(t->dir, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (t->etc < 0 || fstat(t->etc, &st) < 0 || !owned(&st))
+	if (t->etc < 0)
 		goto out;
 	r = 0;
 out:
@@ -866,10 +857,11 @@ static void publish(int cachefd, const char *tmp, const char *name, const char *
 
 /* Builds a template from the system root into the cache, fills t with it,
  * names it and points at it when the host did not change meanwhile (else
- * this run still uses it, unnamed). 0, or -1 (nothing left behind). */
-static int build(int cachefd, int sysfd, const struct stat *sys, mode_t um, const char *ptr, tmpl *t)
+ * this run still uses it, unnamed, and a later build collects it). 0, or
+ * -1 (nothing left behind). */
+static int build(int cachefd, int sysfd, const char *head, size_t head_len, const char *ptr, tmpl *t)
 {
-	char tmp[64], before[FP_HEX], after[FP_HEX];
+	char tmp[64], name[FP_HEX];
 	lookup look = { .sysfd = sysfd };
 	walk w = { .sysfd = sysfd, .deps = &t->deps, .look = &look };
 	dp_error *err = NULL;
@@ -877,9 +869,11 @@ static int build(int cachefd, int sysfd, const struct stat *sys, mode_t um, cons
 	FILE *man = NULL;
 	char *text = NULL;
 	size_t len = 0;
-	bool racy = false;
+	bool publishable = true;
 	int r = -1;
 
+	if (sodium_init() < 0)
+		return -1;
 	clock_gettime(CLOCK_REALTIME_COARSE, &start);
 	random_name(tmp, sizeof(tmp), "tmp-");
 	if (mkdirat(cachefd, tmp, 0700) < 0)
@@ -894,14 +888,18 @@ static int build(int cachefd, int sysfd, const struct stat *sys, mode_t um, cons
 	man = open_memstream(&text, &len);
 	if (man == NULL)
 		goto out;
-	fputs(MANIFEST_MAGIC, man);
+	fwrite(head, 1, head_len, man);
 	for (size_t i = 0; i < t->deps.n; i++) {
 		const dep *dp = &t->deps.v[i];
+		state_rec now;
 		fprintf(man, "%c%s%c", dp->kind, dp->path, '\0');
-		/* changed within a second of the build: a later change in the
-		 * same clock tick could keep the same ctime */
-		if (dp->present && (dp->st.st_ctim.tv_sec >= start.tv_sec - 1 || dp->st.st_mtim.tv_sec >= start.tv_sec - 1))
-			racy = true;
+		fwrite(&dp->st, 1, sizeof(dp->st), man);
+		/* named only if nothing changed while it was copied, and nothing
+		 * within a second before: a later change in the same clock tick
+		 * could leave the same ctime */
+		if (lookup_state(&look, dp->path, &now) < 0 || memcmp(&now, &dp->st, sizeof(now)) != 0 ||
+		    (dp->st.present && (dp->st.ctime_s >= start.tv_sec - 1 || dp->st.mtime_s >= start.tv_sec - 1)))
+			publishable = false;
 	}
 	if (fclose(man) != 0) {
 		man = NULL;
@@ -917,12 +915,13 @@ static int build(int cachefd, int sysfd, const struct stat *sys, mode_t um, cons
 	if (t->etc < 0)
 		goto out;
 	r = 0;
-	/* named only if nothing changed while it was copied, and durable
-	 * first: a template named by a fingerprint is trusted as it is */
-	if (fingerprint(&t->deps, &look, sys, um, false, before) == 0 &&
-	    fingerprint(&t->deps, &look, sys, um, true, after) == 0 && strcmp(before, after) == 0 && !racy &&
-	    syncfs(t->dir) == 0)
-		publish(cachefd, tmp, before, ptr);
+	/* durable before named: a named template is trusted as it is */
+	if (publishable && syncfs(t->dir) == 0) {
+		unsigned char sum[crypto_generichash_BYTES];
+		crypto_generichash(sum, sizeof(sum), (const unsigned char *)text, len, NULL, 0);
+		sodium_bin2hex(name, sizeof(name), sum, sizeof(sum));
+		publish(cachefd, tmp, name, ptr);
+	}
 	collect(cachefd, tmp);
 out:
 	if (man)
@@ -941,13 +940,22 @@ out:
  * template, then the binds. 1 when overlayfs refuses (nothing mounted). */
 #define ETC_SCRATCH ".doppel-etc"
 
+static int mount_overlay_etc(int top, int lower, const char *target)
+{
+	char opts[128];
+
+	snprintf(opts, sizeof(opts), "lowerdir=/proc/self/fd/%d:/proc/self/fd/%d,userxattr", top, lower);
+	return mount("overlay", target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts);
+}
+
 static int mount_template(dp_child_ctx *ctx, int sysfd, int rootfd, mode_t um, tmpl *t, dp_error **err)
 {
 	cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	cleanup_close int mnt = -1;
 	cleanup_close int top = -1;
 	cleanup_close int target = -1;
-	char mode[16], opts[128], p[64];
+	char mode[16], p[64];
+	int e;
 
 	if (fs < 0)
 		return dp_fail_errno(err, "create tmpfs for /etc");
@@ -959,28 +967,31 @@ static int mount_template(dp_child_ctx *ctx, int sysfd, int rootfd, mode_t um, t
 		return dp_fail_errno(err, "mount tmpfs for /etc");
 	if (write_own_files(ctx, mnt, "", err) < 0)
 		return -1;
-	/* overlayfs takes its layers from mounts of our namespace */
-	if (mkdirat(rootfd, ETC_SCRATCH, 0700) < 0 || move_mount(mnt, "", rootfd, ETC_SCRATCH, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return dp_fail_errno(err, "attach tmpfs for /etc");
-	top = openat(rootfd, ETC_SCRATCH, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (top < 0)
-		return dp_fail_errno(err, "open tmpfs for /etc");
 	if (mkdirat(rootfd, "etc", 0755) < 0 ||
 	    (target = openat(rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return dp_fail_errno(err, "create /etc");
-	snprintf(opts, sizeof(opts), "lowerdir=/proc/self/fd/%d:/proc/self/fd/%d,userxattr", top, t->etc);
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", target);
-	if (mount("overlay", p, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0) {
-		int e = errno;
+	/* Linux 6.15 on takes a detached mount as a layer; before, overlayfs
+	 * takes layers only from mounts of our namespace: attach the tmpfs at
+	 * a scratch directory, and detach it once the overlay holds it (an
+	 * unmount costs an RCU grace period, ~0.2 ms here) */
+	if (mount_overlay_etc(mnt, t->etc, p) < 0) {
+		if (mkdirat(rootfd, ETC_SCRATCH, 0700) < 0 ||
+		    move_mount(mnt, "", rootfd, ETC_SCRATCH, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return dp_fail_errno(err, "attach tmpfs for /etc");
+		top = openat(rootfd, ETC_SCRATCH, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (top < 0)
+			return dp_fail_errno(err, "open tmpfs for /etc");
+		e = mount_overlay_etc(top, t->etc, p) < 0 ? errno : 0;
 		if (dp_rootfs_detach_scratch(rootfd, ETC_SCRATCH, err) < 0)
 			return -1;
 		if (e == EINVAL || e == EPERM || e == ENODEV || e == EOPNOTSUPP)
 			return 1;
-		errno = e;
-		return dp_fail_errno(err, "mount /etc overlay");
+		if (e) {
+			errno = e;
+			return dp_fail_errno(err, "mount /etc overlay");
+		}
 	}
-	if (dp_rootfs_detach_scratch(rootfd, ETC_SCRATCH, err) < 0)
-		return -1;
 	for (size_t i = 0; i < t->deps.n; i++) {
 		const char *rel = t->deps.v[i].path;
 		cleanup_close int src = -1;
@@ -1004,15 +1015,16 @@ static int etc_from_template(dp_child_ctx *ctx, int cachefd, int sysfd, int root
 {
 	tmpl t = { .dir = -1, .etc = -1 };
 	struct stat sys;
-	char ptr[96];
+	char ptr[96], head[1024];
 	mode_t um = umask(0);
-	int r = 1;
+	int head_len, r = 1;
 
 	umask(um);
-	if (sodium_init() < 0 || fstat(sysfd, &sys) < 0)
+	if (fstat(sysfd, &sys) < 0 || (head_len = manifest_header(head, sizeof(head), &sys, um)) < 0)
 		return 1;
 	snprintf(ptr, sizeof(ptr), "current-%llu-%llu", (unsigned long long)sys.st_dev, (unsigned long long)sys.st_ino);
-	if (use_current(cachefd, sysfd, &sys, um, ptr, &t) == 0 || build(cachefd, sysfd, &sys, um, ptr, &t) == 0)
+	if (use_current(cachefd, sysfd, head, (size_t)head_len, ptr, &t) == 0 ||
+	    build(cachefd, sysfd, head, (size_t)head_len, ptr, &t) == 0)
 		r = mount_template(ctx, sysfd, rootfd, um, &t, err);
 	tmpl_clear(&t);
 	return r;

@@ -1,0 +1,203 @@
+#!/bin/sh
+# /etc from the cached template (src/isolate/etc.c): the first run builds a
+# template of the system's /etc entries in the cache, later runs mount it as a
+# read-only overlay; the sandbox's /etc is the same as the copy path's; a
+# change in the system tree is seen by the next run; a cache that someone
+# else could have written is not used. Root uses /var/cache/doppel/etc (only
+# this test's system tree's template is touched, and removed at the end);
+# rootless runs use $XDG_CACHE_HOME below the test's scratch directory.
+. "$DOPPEL_SRC/tests/lib/common.sh"
+
+BB=/bin/busybox
+[ -x "$BB" ] && ! ldd "$BB" >/dev/null 2>&1 || fail "needs a static /bin/busybox (Debian package busybox-static)"
+
+if is_root; then
+	CACHE=/var/cache/doppel/etc
+else
+	export XDG_CACHE_HOME="$T/cache"
+	CACHE="$XDG_CACHE_HOME/doppel/etc"
+fi
+
+# --- a system tree: busybox, and /etc entries of every kind -------------------
+S="$T/sys"
+mkdir -p "$S/bin" "$S/etc/profile.d" "$S/etc/ssl/private" "$S/etc/ssl/certs" "$S/etc/alternatives" \
+	"$S/etc/ld.so.conf.d"
+cp "$BB" "$S/bin/busybox"
+echo v1 > "$S/etc/debian_version"
+printf 'export FROM_PROFILE=1\n' > "$S/etc/profile.d/a.sh"
+chmod 755 "$S/etc/profile.d/a.sh"
+printf 'include /etc/ld.so.conf.d/*.conf\n' > "$S/etc/ld.so.conf"
+echo /opt/lib > "$S/etc/ld.so.conf.d/opt.conf"
+printf 'UMASK 022\n' > "$S/etc/login.defs"
+chmod 640 "$S/etc/login.defs"
+echo 'root:$6$production-hash:19000::::::' > "$S/etc/shadow"
+echo 'production-tls-key' > "$S/etc/ssl/private/production.key"
+echo 'public cert' > "$S/etc/ssl/certs/c.pem"
+head -c 300000 /dev/zero | tr '\0' s > "$S/etc/services" # past the copy budget: bound
+i=0
+while [ $i -lt 70 ]; do # past the entry budget: bound
+	ln -s /bin/busybox "$S/etc/alternatives/a$i"
+	i=$((i + 1))
+done
+ln -s /usr/share/zoneinfo/UTC "$S/etc/localtime"
+chmod -R a+rX "$S"
+chmod 600 "$S/etc/shadow" "$S/etc/ssl/private/production.key"
+chmod 710 "$S/etc/ssl/private"
+chmod 640 "$S/etc/login.defs"
+fixture_sum() { (cd "$S" && find . -printf '%p %m %s %T@ %l\n' | sort && find . -type f -exec sha256sum {} + | sort) | sha256sum; }
+
+PTR="$CACHE/current-$(stat -c %d "$S")-$(stat -c %i "$S")"
+cleanup() {
+	if is_root; then
+		chmod 700 "$CACHE" 2>/dev/null
+		t=$(readlink "$PTR" 2>/dev/null) && [ -n "$t" ] && rm -rf "${CACHE:?}/$t"
+		rm -f "$PTR"
+	fi
+	cleanup_T
+}
+trap cleanup EXIT
+is_root && [ -e "$PTR" ] && fail "$PTR exists before the test"
+
+# a template is named only when its entries did not change within a second
+sleep 2
+
+# every entry: type, mode, owner, size (not for directories: file system
+# specific), link target, content hash; and what /etc is mounted as
+LIST='cd /etc && /bin/busybox find . | /bin/busybox sort | while read -r f; do
+	if [ -d "$f" ] && [ ! -L "$f" ]; then /bin/busybox stat -c "%n %F %a %u %g" "$f"
+	else /bin/busybox stat -c "%n %F %a %u %g %s" "$f"; fi
+	if [ -L "$f" ]; then /bin/busybox readlink "$f"
+	elif [ -f "$f" ]; then /bin/busybox sha256sum "$f"; fi
+done
+/bin/busybox awk "\$5 == \"/etc\" { print \"etc-fs\", \$9 }" /proc/self/mountinfo'
+run_sys() { isolate --system "$S" "$@"; }
+content() { echo "$1" | grep -v '^etc-fs '; }
+
+# --- first run builds the template, the second uses it ------------------------
+before=$(fixture_sum)
+out1=$(run_sys -- /bin/busybox sh -c "$LIST" 2>&1) || fail "first run failed: $out1"
+[ -L "$PTR" ] || fail "first run left no template pointer $PTR"
+t1=$(readlink "$PTR")
+[ -d "$CACHE/$t1/etc" ] || fail "pointer names no template: $t1"
+echo "$out1" | grep -qx "etc-fs overlay" || fail "/etc is not the template's overlay: $(echo "$out1" | tail -3)"
+[ "$(cat "$CACHE/$t1/etc/debian_version")" = v1 ] || fail "template lacks the copied debian_version"
+for f in shadow ssl/private passwd hosts; do
+	[ ! -e "$CACHE/$t1/etc/$f" ] || fail "template holds /etc/$f"
+done
+[ "$(stat -c %a "$CACHE")" = 700 ] || fail "cache dir mode is not 0700: $(stat -c %a "$CACHE")"
+state1=$(stat -c '%i %Y %Z' "$CACHE/$t1" "$CACHE/$t1/manifest" "$CACHE/$t1/etc/debian_version")
+out2=$(run_sys -- /bin/busybox sh -c "$LIST" 2>&1) || fail "second run failed: $out2"
+[ "$(readlink "$PTR")" = "$t1" ] || fail "second run replaced the template"
+[ "$(stat -c '%i %Y %Z' "$CACHE/$t1" "$CACHE/$t1/manifest" "$CACHE/$t1/etc/debian_version")" = "$state1" ] ||
+	fail "second run rewrote the template"
+[ "$out2" = "$out1" ] || fail "second run's /etc differs from the first's"
+[ "$(fixture_sum)" = "$before" ] || fail "the runs changed the system tree"
+pass "first run builds the template, the second mounts it unchanged"
+
+# --- what /etc holds: copies, binds, symlinks, modes; no secrets; read-only ---
+out=$(run_sys --hostname tmplhost --add-host db.internal:10.1.2.3 -- /bin/busybox sh -c '
+	cat /etc/debian_version /etc/ld.so.conf.d/opt.conf /etc/hostname
+	grep db.internal /etc/hosts
+	stat -c "%a" /etc/login.defs /etc/profile.d/a.sh
+	readlink /etc/localtime
+	wc -c < /etc/services
+	ls /etc/alternatives | wc -l
+	cat /etc/ssl/certs/c.pem
+	for f in shadow ssl/private ssl/private/production.key; do test -e /etc/$f && echo "present: $f"; done
+	touch /etc/new 2>/dev/null && echo etc-writable
+	{ echo x >> /etc/debian_version; } 2>/dev/null && echo file-writable
+	{ echo x >> /etc/passwd; } 2>/dev/null && echo passwd-writable
+	true' 2>&1) || fail "content run failed: $out"
+want="v1
+/opt/lib
+tmplhost
+10.1.2.3	db.internal
+640
+755
+/usr/share/zoneinfo/UTC
+300000
+70
+public cert"
+[ "$out" = "$want" ] || fail "/etc from the template: expected
+$want
+got
+$out"
+pass "/etc: copies, binds, links and modes as the system's, no shadow or ssl/private, read-only, per-run files"
+
+# --- the same /etc as the copy path --------------------------------------------
+# the copy path runs when the cache is unusable: here, group-writable
+no_cache_run() { # runs "$@" with the cache made unusable
+	if is_root; then
+		chmod 770 "$CACHE" && "$@"
+		st=$?
+		chmod 700 "$CACHE"
+		return $st
+	fi
+	mkdir -p "$T/gw/doppel/etc" && chmod 770 "$T/gw/doppel/etc" && (export XDG_CACHE_HOME="$T/gw" && "$@")
+}
+outc=$(no_cache_run run_sys -- /bin/busybox sh -c "$LIST" 2>&1) || fail "copy-path run failed: $outc"
+echo "$outc" | grep -q '^etc-fs ' && fail "a group-writable cache was used: $(echo "$outc" | tail -1)"
+[ "$(content "$outc")" = "$(content "$out1")" ] || {
+	content "$outc" > "$T/copy.txt"
+	content "$out1" > "$T/tmpl.txt"
+	fail "/etc differs between the copy path and the template: $(diff "$T/copy.txt" "$T/tmpl.txt" | head -20)"
+}
+is_root || [ -z "$(ls -A "$T/gw/doppel/etc")" ] || fail "a template was built in a group-writable cache"
+# the host's own /etc, through the host's tools
+HLIST='cd /etc && find . -printf "%p %y %m %U %G %l\n" | sort; find . ! -type d -printf "%p %s\n" | sort
+	find . -type f -exec sha256sum {} + | sort; awk "\$5 == \"/etc\" { print \"etc-fs\", \$9 }" /proc/self/mountinfo'
+outh=$(isolate -- /bin/sh -c "$HLIST" 2>&1) || fail "host run failed: $outh"
+outh=$(isolate -- /bin/sh -c "$HLIST" 2>&1) || fail "host run failed: $outh"
+echo "$outh" | grep -qx "etc-fs overlay" || fail "host /etc is not the template's overlay"
+outhc=$(no_cache_run isolate -- /bin/sh -c "$HLIST" 2>&1) || fail "host copy-path run failed: $outhc"
+[ "$(content "$outhc")" = "$(content "$outh")" ] || {
+	content "$outhc" > "$T/copy.txt"
+	content "$outh" > "$T/tmpl.txt"
+	fail "host /etc differs between the copy path and the template: $(diff "$T/copy.txt" "$T/tmpl.txt" | head -20)"
+}
+pass "/etc from the template is the copy path's (system tree and host), modes and hashes included"
+
+# --- a change in the system tree is seen, then becomes the new template -------
+echo v2 > "$S/etc/debian_version"
+chmod 600 "$S/etc/debian_version"
+printf 'set bell-style none\n' > "$S/etc/inputrc" # an entry of the list, new
+rm "$S/etc/profile.d/a.sh"
+expect='v2
+600
+set bell-style none
+gone'
+probe='cat /etc/debian_version; stat -c %a /etc/debian_version; cat /etc/inputrc
+	test -e /etc/profile.d/a.sh || echo gone'
+out=$(run_sys -- /bin/busybox sh -c "$probe" 2>&1) || fail "run after the change failed: $out"
+[ "$out" = "$expect" ] || fail "right after a change: expected '$expect', got '$out'"
+sleep 2
+out=$(run_sys -- /bin/busybox sh -c "$probe" 2>&1) || fail "run after the change failed: $out"
+[ "$out" = "$expect" ] || fail "after a change: expected '$expect', got '$out'"
+t2=$(readlink "$PTR")
+[ -n "$t2" ] && [ "$t2" != "$t1" ] || fail "the changed tree did not get a new template"
+[ "$(cat "$CACHE/$t2/etc/debian_version")" = v2 ] || fail "new template lacks the change"
+[ ! -e "$CACHE/$t1" ] || fail "the stale template $t1 was not collected"
+pass "a changed, added or removed entry is seen by the next run; the stale template is collected"
+
+# --- a cache someone else could have written is not used ----------------------
+# a planted template under the current name: another owner (root) or
+# group-writable (rootless), with content the host does not have
+echo planted > "$CACHE/$t2/etc/debian_version"
+if is_root; then chown 65534 "$CACHE/$t2"; else chmod 770 "$CACHE/$t2"; fi
+out=$(run_sys -- /bin/busybox sh -c 'cat /etc/debian_version' 2>&1) || fail "run with a planted template failed: $out"
+[ "$out" = v2 ] || fail "a template owned by someone else was used: '$out'"
+t3=$(readlink "$PTR")
+[ "$t3" = "$t2" ] && [ "$(stat -c %u "$CACHE/$t3")" = "$(id -u)" ] &&
+	[ "$(cat "$CACHE/$t3/etc/debian_version")" = v2 ] || fail "the planted template was not replaced by the caller's own"
+if ! is_root; then
+	# a symlink on the way to the cache
+	mkdir -p "$T/real/doppel/etc" "$T/sl"
+	chmod 700 "$T/real/doppel" "$T/real/doppel/etc"
+	ln -s "$T/real/doppel" "$T/sl/doppel"
+	out=$(export XDG_CACHE_HOME="$T/sl" && run_sys -- /bin/busybox sh -c "$LIST" 2>&1) ||
+		fail "run with a symlinked cache failed: $out"
+	echo "$out" | grep -q '^etc-fs ' && fail "a cache reached through a symlink was used"
+	[ -z "$(ls -A "$T/real/doppel/etc")" ] || fail "a template was built through a symlinked cache path"
+	echo "$out" | grep -q '^./debian_version regular file 600 ' || fail "symlinked cache: wrong /etc: $out"
+fi
+pass "planted, group-writable or symlinked caches are not used; /etc stays right"
