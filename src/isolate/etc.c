@@ -568,10 +568,12 @@ static int copy_entries(walk *w, const char *ca_pem, dp_error **err)
 
 /* ---- The cache -------------------------------------------------------- */
 
-/* A template in use: its directory (holding the shared lock that keeps it
- * from being collected), its etc/, and its binds. */
+/* A template in use: its directory, its etc/, its binds, and its manifest
+ * open with a shared lock (flock) that keeps collectors away while a
+ * sandbox uses it. init keeps that fd for the sandbox's lifetime: a
+ * regular file, so even leaked it opens nothing else of the host. */
 typedef struct tmpl {
-	int dir, etc;
+	int dir, etc, lock;
 	deps deps;
 } tmpl;
 
@@ -581,7 +583,9 @@ static void tmpl_clear(tmpl *t)
 		close(t->dir);
 	if (t->etc >= 0)
 		close(t->etc);
-	t->dir = t->etc = -1;
+	if (t->lock >= 0)
+		close(t->lock);
+	t->dir = t->etc = t->lock = -1;
 	deps_free(&t->deps);
 }
 
@@ -680,12 +684,11 @@ static void random_name(char *buf, size_t n, const char *prefix)
 	snprintf(buf, n, "%s%s", prefix, hex);
 }
 
-/* Whether the template in 'dir' still fits: its manifest's header is this
+/* Whether the template of the manifest 'fd' still fits: the header is this
  * run's, and every path it lists is in the state it recorded. Keeps the
  * binds in *binds. */
-static bool manifest_fits(int dir, const char *head, size_t head_len, lookup *look, deps *binds)
+static bool manifest_fits(int fd, const char *head, size_t head_len, lookup *look, deps *binds)
 {
-	cleanup_close int fd = openat(dir, "manifest", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	cleanup_free char *buf = NULL;
 	struct stat st;
 	size_t len = 0, off = head_len;
@@ -737,15 +740,17 @@ static int use_current(int cachefd, int sysfd, const char *head, size_t head_len
 	name[n] = '\0';
 	if (!is_fp_name(name))
 		return -1;
-	t->dir = openat(cachefd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	t->dir = openat(cachefd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (t->dir < 0 || fstat(t->dir, &st) < 0 || !owned(&st))
 		goto out;
 	/* a collector holds it exclusively; after our lock it must still be the
 	 * one of that name (collectors rename before they remove) */
-	if (flock(t->dir, LOCK_SH | LOCK_NB) < 0 || fstatat(cachefd, name, &again, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+	t->lock = openat(t->dir, "manifest", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (t->lock < 0 || flock(t->lock, LOCK_SH | LOCK_NB) < 0 ||
+	    fstatat(cachefd, name, &again, AT_SYMLINK_NOFOLLOW) < 0 || again.st_dev != st.st_dev ||
+	    again.st_ino != st.st_ino)
 		goto out;
-	if (!manifest_fits(t->dir, head, head_len, &look, &t->deps))
+	if (!manifest_fits(t->lock, head, head_len, &look, &t->deps))
 		goto out;
 	/* inside the caller's own directory: no one else can have put it there */
 	t->etc = openat(t->dir, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -806,8 +811,11 @@ static void collect(int cachefd, const char *keep)
 		if (!is_fp_name(s) && strncmp(s, "tmp-", 4) != 0 && strncmp(s, "dead-", 5) != 0 &&
 		    strncmp(s, "bad-", 4) != 0)
 			continue;
+		/* a build holds its directory, a sandbox its manifest */
 		cleanup_close int t = openat(dirfd(d), s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (t < 0 || flock(t, LOCK_EX | LOCK_NB) < 0)
+		cleanup_close int m = t < 0 ? -1 : openat(t, "manifest", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (t < 0 || flock(t, LOCK_EX | LOCK_NB) < 0 || (m < 0 && errno != ENOENT) ||
+		    (m >= 0 && flock(m, LOCK_EX | LOCK_NB) < 0))
 			continue;
 		/* renamed first, so a run that opened it by name sees it gone */
 		random_name(dead, sizeof(dead), "dead-");
@@ -910,6 +918,10 @@ static int build(int cachefd, int sysfd, const char *head, size_t head_len, cons
 		cleanup_close int fd = openat(t->dir, "manifest", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 || write(fd, text, len) != (ssize_t)len)
 			goto out;
+		/* the lock init keeps: read-only */
+		t->lock = openat(t->dir, "manifest", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (t->lock < 0 || flock(t->lock, LOCK_SH | LOCK_NB) < 0)
+			goto out;
 	}
 	t->etc = openat(t->dir, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (t->etc < 0)
@@ -1006,14 +1018,14 @@ static int mount_template(dp_child_ctx *ctx, int sysfd, int rootfd, mode_t um, t
 		if (dp_rootfs_attach_clone(src, true, BIND_ATTRS, rootfd, rel, rel, err) < 0)
 			return -1;
 	}
-	ctx->etc_lock = dp_steal_fd(&t->dir);
+	ctx->etc_lock = dp_steal_fd(&t->lock);
 	return 0;
 }
 
 /* 0: /etc is the template's; 1: use the copy path; -1: failed. */
 static int etc_from_template(dp_child_ctx *ctx, int cachefd, int sysfd, int rootfd, dp_error **err)
 {
-	tmpl t = { .dir = -1, .etc = -1 };
+	tmpl t = { .dir = -1, .etc = -1, .lock = -1 };
 	struct stat sys;
 	char ptr[96], head[1024];
 	mode_t um = umask(0);
