@@ -24,9 +24,9 @@ typedef struct dp_child_ctx {
 	bool rootless;        /* caller is not host root */
 	bool mapped;          /* root, with plan->map_ids: inner ids are a subordinate range */
 	dp_host_trees *trees; /* mapped: what the monitor sent, filled in init */
-	int etc_lock;         /* -1, or the /etc template's dir, share-locked (flock) while the
-			       * sandbox lives so the template is not collected: init keeps it open;
-			       * set by dp_rootfs_setup, which first makes it -1 */
+	int etc_lock;         /* -1, or the /etc template's manifest (read-only), share-locked
+			       * (flock) so no build collects the template while the sandbox
+			       * lives: init keeps it open; dp_rootfs_setup sets it, -1 first */
 } dp_child_ctx;
 
 /* child.c: the first process of the new namespaces (PID 1). Never returns. */
