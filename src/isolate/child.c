@@ -1,7 +1,8 @@
 /* The sandbox's first process, PID 1 of its namespaces. In one readable order
- * (bubblewrap's): wait for the monitor to map our ids and cgroup, enter a
- * fresh cgroup namespace, build and pivot into the new root, set up the
- * network and terminal, start the command, then become its init. Any setup
+ * (bubblewrap's): wait for the monitor to map our ids, build and pivot into
+ * the new root, set up the network, wait until the monitor has put us in the
+ * run's cgroup (it makes it meanwhile), enter a fresh cgroup namespace, set
+ * up the terminal, start the command, then become its init. Any setup
  * failure is reported to the monitor and ends the run with status 125. */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,6 +135,9 @@ void dp_child_main(dp_child_ctx *ctx)
 			_exit(DP_EXIT_SETUP);
 		break;
 	}
+	/* the monitor kept us off its CPU until now (run.c: spread_init) */
+	if (ctx->spread)
+		(void)sched_setaffinity(0, sizeof(ctx->cpus), &ctx->cpus);
 	if (ctx->mapped && become_inner_root(ctx, &err) < 0)
 		child_fail(ctx, err);
 	/* init stays doppel's image: keep the sandbox from opening /proc/1/exe
@@ -144,10 +148,6 @@ void dp_child_main(dp_child_ctx *ctx)
 		child_fail(ctx, err);
 	}
 
-	if (unshare(CLONE_NEWCGROUP) < 0) {
-		dp_fail_errno(&err, "create cgroup namespace");
-		child_fail(ctx, err);
-	}
 	if (dp_rootfs_setup(ctx, &err) < 0)
 		child_fail(ctx, err);
 	if (sethostname(plan->hostname ? plan->hostname : "doppel",
@@ -157,6 +157,12 @@ void dp_child_main(dp_child_ctx *ctx)
 	}
 	if (plan->net == DP_NET_LOOPBACK && dp_net_loopback_up(&err) < 0)
 		child_fail(ctx, err);
+	if (dp_proto_recv(ctx->sync_fd, &type, NULL, 0, NULL) < 0 || type != DP_MSG_CGROUP)
+		_exit(DP_EXIT_SETUP); /* the monitor failed and says why */
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		dp_fail_errno(&err, "create cgroup namespace");
+		child_fail(ctx, err);
+	}
 	if (plan->n_listen && dp_listen_handover(ctx, &err) < 0)
 		child_fail(ctx, err);
 	if (plan->tty && open_pty(ctx, &slave, &err) < 0)

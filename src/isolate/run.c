@@ -205,16 +205,39 @@ static int clone_child(void)
 			    NULL, NULL, NULL, NULL);
 }
 
-static int run_monitor(monitor *m, dp_child_ctx *ctx, dp_cgroup *cg, int *exit_status, dp_error **err)
+/* The cgroup is made while init builds the sandbox's root (the two run on
+ * separate CPUs), and init waits for DP_MSG_CGROUP only before it starts the
+ * command, so every process of the command is born inside the limits. */
+/* Right after clone both sides have work: the monitor writes the id maps and
+ * makes the cgroup, init takes its first page faults and builds the root.
+ * The scheduler tends to queue a new task behind its parent on the parent's
+ * CPU, which would run the two one after the other; init is kept off the
+ * monitor's CPU until DP_MSG_GO, and then takes back the caller's affinity. */
+static void spread_init(const dp_child_ctx *ctx, pid_t init)
 {
-	char go = DP_MSG_GO;
+	cpu_set_t others = ctx->cpus;
+	int cpu = sched_getcpu();
 
-	if (write_id_maps(ctx, m->init_pid, err) < 0 || dp_cgroup_add(cg, m->init_pid, err) < 0)
+	if (!ctx->spread || cpu < 0 || !CPU_ISSET(cpu, &others))
+		return;
+	CPU_CLR(cpu, &others);
+	(void)sched_setaffinity(init, sizeof(others), &others); /* only a hint */
+}
+
+static int run_monitor(monitor *m, dp_child_ctx *ctx, const dp_limits *limits, dp_cgroup **cg, int *exit_status,
+		       dp_error **err)
+{
+	spread_init(ctx, m->init_pid);
+	if (write_id_maps(ctx, m->init_pid, err) < 0)
 		return -1;
 	if (ctx->mapped && (dp_rootfs_send_trees(m->plan, m->init_pid, m->sync_fd, err) < 0 ||
 			    give_stdio_pipes(m->plan, err) < 0))
 		return -1;
-	if (dp_proto_send(m->sync_fd, go, NULL, 0, -1) < 0)
+	if (dp_proto_send(m->sync_fd, DP_MSG_GO, NULL, 0, -1) < 0)
+		return dp_fail_errno(err, "start sandbox");
+	if (dp_cgroup_create(limits, cg, err) < 0 || dp_cgroup_add(*cg, m->init_pid, err) < 0)
+		return -1;
+	if (dp_proto_send(m->sync_fd, DP_MSG_CGROUP, NULL, 0, -1) < 0)
 		return dp_fail_errno(err, "start sandbox");
 	if (dp_loop_add(m->loop, m->sig_fd, EPOLLIN, on_signal, m) < 0 ||
 	    dp_loop_add(m->loop, m->sync_fd, EPOLLIN, on_sync, m) < 0)
@@ -239,7 +262,7 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, dp_cgroup *cg, int *exit_s
 			(*err)->status = m->error_status;
 		return -1;
 	}
-	if (dp_cgroup_oom_killed(cg))
+	if (dp_cgroup_oom_killed(*cg))
 		fprintf(stderr, "doppel: the sandbox ran out of memory (limit %s); the kernel killed a process\n",
 			"--mem");
 	*exit_status = m->status;
@@ -264,10 +287,9 @@ int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
 	ctx.mapped = !ctx.rootless && plan->map_ids;
 	ctx.inner_uid = plan->keep_uid ? ctx.outer_uid : 0;
 	ctx.inner_gid = plan->keep_uid ? ctx.outer_gid : 0;
+	ctx.spread = sched_getaffinity(0, sizeof(ctx.cpus), &ctx.cpus) == 0 && CPU_COUNT(&ctx.cpus) > 1;
 
 	if (plan->n_publish && dp_publish_listen(plan, &m.pub, err) < 0)
-		goto out;
-	if (dp_cgroup_create(&limits, &cg, err) < 0)
 		goto out;
 	m.loop = dp_loop_new();
 	if (m.loop == NULL) {
@@ -314,7 +336,7 @@ int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		dp_fail_errno(err, "prctl(PR_SET_DUMPABLE)");
 	else
-		ret = run_monitor(&m, &ctx, cg, exit_status, err);
+		ret = run_monitor(&m, &ctx, &limits, &cg, exit_status, err);
 	if (!m.exited) {
 		int st;
 		kill(m.init_pid, SIGKILL);

@@ -4,6 +4,7 @@
 #ifndef DOPPEL_ISOLATE_RUNTIME_H
 #define DOPPEL_ISOLATE_RUNTIME_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -23,6 +24,8 @@ typedef struct dp_child_ctx {
 	gid_t inner_gid;
 	bool rootless;        /* caller is not host root */
 	bool mapped;          /* root, with plan->map_ids: inner ids are a subordinate range */
+	bool spread;          /* the monitor moved init off its CPU: give it back 'cpus' */
+	cpu_set_t cpus;       /* the caller's CPU affinity */
 	dp_host_trees *trees; /* mapped: what the monitor sent, filled in init */
 	int etc_lock;         /* -1, or the /etc template's manifest (read-only), share-locked
 			       * (flock) so no build collects the template while the sandbox
