@@ -1,29 +1,32 @@
 /* Build-time generator of the sandbox's seccomp programs. libseccomp compiles
  * the policy below into BPF once, here; the runtime (src/isolate/seccomp.c)
  * loads the result with a few syscalls instead of compiling a Docker-sized
- * filter on every start. Output: a C header holding three programs.
+ * filter on every start. Output: a C header holding ONE program, loaded with
+ * one seccomp(2) call (each program costs the kernel a conversion and a JIT
+ * pass, ~0.1-0.3 ms here, on every start). It is a hand-written prefix that
+ * falls through into libseccomp's policy:
  *
- * 1. dp_seccomp_bpf, the policy: an allowlist at least as strict as Docker's
- *    default profile (its unconditional part); the rest fails with EPERM.
- *    clone3 fails with ENOSYS so libc falls back to clone, whose flags can be
- *    checked; clone and unshare may not create namespaces; personality takes
- *    Docker's harmless values only; socket and socketpair take a short list of
- *    families (below). Namespaces, mounts, keyrings, modules, kexec, bpf, perf,
+ * 1. The prefix, hand-written because libseccomp cannot express it:
+ *    - any ABI but the native one (i386 int 0x80, x32) kills the process,
+ *      so that rule does not rest on libseccomp's code generation alone;
+ *    - ioctl TIOCSTI, TIOCLINUX and TIOCSETD fail with EPERM (libseccomp drops
+ *      argument-matched rules of a syscall that also has an unconditional
+ *      allow, and refuses rules whose action is the default);
+ *    - syscalls newer than this policy (x86_64 number 451, Linux 6.5, and up)
+ *      that it does not allow fail with ENOSYS instead of EPERM, as on an
+ *      older kernel: libc falls back from ENOSYS only (Docker's EPERM for
+ *      faccessat2 and clone3 broke newer images; runc and crun add the same
+ *      stub). libseccomp cannot match a range of syscall numbers.
+ *    Everything else falls through. The policy reloads what it tests, and
+ *    BPF jumps are relative, so prepending leaves its program intact.
+ * 2. The policy: an allowlist at least as strict as Docker's default profile
+ *    (its unconditional part); the rest fails with EPERM. clone3 fails with
+ *    ENOSYS so libc falls back to clone, whose flags can be checked; clone and
+ *    unshare may not create namespaces; personality takes Docker's harmless
+ *    values only; socket and socketpair take a short list of families
+ *    (below). Namespaces, mounts, keyrings, modules, kexec, bpf, perf,
  *    userfaultfd, handle-based opens, io_uring, time setting, swap and reboot
- *    are refused. Any other ABI (i386 int 0x80, x32) kills the process.
- * 2. dp_seccomp_tty_bpf: ioctl TIOCSTI, TIOCLINUX and TIOCSETD fail with EPERM.
- *    A program of its own: libseccomp drops argument-matched rules of a
- *    syscall that also has an unconditional allow (and refuses rules whose
- *    action is the default), so the two cannot share one filter.
- * 3. dp_seccomp_new_bpf: syscalls newer than this policy (x86_64 number 451,
- *    Linux 6.5, and up) that it does not allow fail with ENOSYS instead of
- *    EPERM, as on an older kernel: libc falls back from ENOSYS only (Docker's
- *    EPERM for faccessat2 and clone3 broke newer images; runc and crun add
- *    the same stub). Hand-written because libseccomp cannot match a range of
- *    syscall numbers. It also kills non-native ABIs itself, so that rule does
- *    not rest on libseccomp's code generation alone.
- * The kernel runs every program and takes the strictest answer; between two
- * errnos, the one of the program loaded last. Load them in this order.
+ *    are refused. Any other ABI kills the process here too.
  *
  * `gen-seccomp --pfc` prints libseccomp's pseudo code of 1 and 2 for review. */
 #include <errno.h>
@@ -271,7 +274,7 @@ static scmp_filter_ctx policy(void)
 
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		rule(ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL);
-	/* ioctl: allowed here, the terminal requests are refused by program 2 */
+	/* ioctl: allowed here, the terminal requests are refused by the prefix */
 	rule(ctx, SCMP_ACT_ALLOW, "ioctl", 0, NULL);
 	/* clone and unshare: no new namespaces (flags are argument 0) */
 	{
@@ -292,54 +295,80 @@ static scmp_filter_ctx policy(void)
 	return ctx;
 }
 
-static scmp_filter_ctx tty_guard(void)
+/* The prefix (1. above), built with labels resolved once laid out. */
+enum { L_NEXT, L_KILL, L_EPERM, L_ENOSYS, L_POLICY, L_NEWCHECK, L_IOCTL, L_N };
+
+typedef struct insn {
+	uint16_t code;
+	int jt, jf;  /* labels for conditional jumps, -1: the next instruction */
+	uint32_t k;
+	int label;   /* ja: the label; else -1 */
+	int at;      /* the label this instruction defines, or -1 */
+} insn;
+
+static size_t prefix(struct sock_filter *p, size_t cap)
 {
-	scmp_filter_ctx ctx = new_filter(SCMP_ACT_ALLOW);
+	insn a[96];
+	size_t n = 0, pos[L_N];
+	/* the low 32 bits of ioctl's request, which the tty layer uses: a request
+	 * with high bits set is the same request (bubblewrap's CVE-2017-5226 fix) */
+	const uint32_t arg1_low = (uint32_t)offsetof(struct seccomp_data, args[1]) +
+				  (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4u : 0u);
+	const bool x86_64 = seccomp_arch_native() == SCMP_ARCH_X86_64;
+	int ioctl_nr = resolve("ioctl");
 
-	/* compare the low 32 bits, which the tty layer uses: a request with
-	 * high bits set is the same request (bubblewrap's CVE-2017-5226 fix) */
-	for (size_t i = 0; i < sizeof(tty_requests) / sizeof(tty_requests[0]); i++) {
-		struct scmp_arg_cmp a[] = { SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, tty_requests[i]) };
-
-		rule(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, a);
+#define OP(c, t, f, kk, lab, def) (a[n++] = (insn){ (uint16_t)(c), (t), (f), (uint32_t)(kk), (lab), (def) })
+	if (ioctl_nr < 0)
+		die("no ioctl syscall number", EINVAL);
+	if (x86_64) {
+		OP(BPF_LD | BPF_W | BPF_ABS, -1, -1, offsetof(struct seccomp_data, arch), -1, -1);
+		OP(BPF_JMP | BPF_JEQ | BPF_K, L_NEXT, L_KILL, AUDIT_ARCH_X86_64, -1, -1);
 	}
-	return ctx;
-}
-
-/* Program 3. Off x86_64 the numbers mean nothing: it only allows. */
-static size_t new_syscalls(struct sock_filter *p, size_t cap)
-{
-	size_t n = 0, allow, kill;
-
-	if (seccomp_arch_native() != SCMP_ARCH_X86_64) {
-		p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-		return n;
+	OP(BPF_LD | BPF_W | BPF_ABS, -1, -1, offsetof(struct seccomp_data, nr), -1, -1);
+	if (x86_64) {
+		/* x32 numbers; -1 (a tracer skipping the call) is left to the policy */
+		OP(BPF_JMP | BPF_JGE | BPF_K, L_NEXT, L_NEWCHECK, 0x40000000u, -1, -1);
+		OP(BPF_JMP | BPF_JEQ | BPF_K, L_POLICY, L_KILL, 0xffffffffu, -1, -1);
+		OP(BPF_JMP | BPF_JGE | BPF_K, L_NEXT, L_IOCTL, FIRST_NEW_NR, -1, L_NEWCHECK);
+		for (size_t i = 0; i < new_allowed_count; i++)
+			OP(BPF_JMP | BPF_JEQ | BPF_K, L_POLICY, L_NEXT, new_allowed[i], -1, -1);
+		OP(BPF_RET | BPF_K, -1, -1, SECCOMP_RET_ERRNO | ENOSYS, -1, L_ENOSYS);
 	}
-	if (cap < new_allowed_count + 9)
-		die("new-syscall program", E2BIG);
-	allow = 7 + new_allowed_count;
-	kill = allow + 1;
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0,
-					     (uint8_t)(kill - n - 1));
-	n++;
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	/* x32 numbers; -1 (a tracer skipping the call) is left to program 1 */
-	p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1);
-	n++;
-	p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, (uint8_t)(allow - n - 1),
-					     (uint8_t)(kill - n - 1));
-	n++;
-	p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, FIRST_NEW_NR, 0, (uint8_t)(allow - n - 1));
-	n++;
-	for (size_t i = 0; i < new_allowed_count; i++, n++)
-		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)new_allowed[i],
-						     (uint8_t)(allow - n - 1), 0);
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-	if (n != kill + 1)
-		die("new-syscall program layout", EINVAL);
+	/* ioctl is below the new numbers */
+	OP(BPF_JMP | BPF_JEQ | BPF_K, L_NEXT, L_POLICY, (uint32_t)ioctl_nr, -1, L_IOCTL);
+	OP(BPF_LD | BPF_W | BPF_ABS, -1, -1, arg1_low, -1, -1);
+	for (size_t i = 0; i < sizeof(tty_requests) / sizeof(tty_requests[0]); i++)
+		OP(BPF_JMP | BPF_JEQ | BPF_K, L_EPERM, L_NEXT, (uint32_t)tty_requests[i], -1, -1);
+	OP(BPF_JMP | BPF_JA, -1, -1, 0, L_POLICY, -1);
+	OP(BPF_RET | BPF_K, -1, -1, SECCOMP_RET_ERRNO | EPERM, -1, L_EPERM);
+	OP(BPF_RET | BPF_K, -1, -1, SECCOMP_RET_KILL_PROCESS, -1, L_KILL);
+#undef OP
+	if (n > cap)
+		die("prefix program", E2BIG);
+	for (int l = 0; l < L_N; l++)
+		pos[l] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (a[i].at >= 0)
+			pos[a[i].at] = i;
+	pos[L_POLICY] = n;
+	for (size_t i = 0; i < n; i++) {
+		struct sock_filter *f = &p[i];
+		f->code = a[i].code;
+		f->k = a[i].k;
+		f->jt = f->jf = 0;
+		if (BPF_CLASS(a[i].code) == BPF_JMP && BPF_OP(a[i].code) == BPF_JA) {
+			f->k = (uint32_t)(pos[a[i].label] - i - 1);
+		} else if (BPF_CLASS(a[i].code) == BPF_JMP) {
+			int t[2] = { a[i].jt, a[i].jf };
+			uint8_t *o[2] = { &f->jt, &f->jf };
+			for (int j = 0; j < 2; j++) {
+				size_t to = t[j] == L_NEXT ? i + 1 : pos[t[j]];
+				if (to == SIZE_MAX || to <= i || to - i - 1 > 255)
+					die("prefix program: a jump cannot reach its label", EINVAL);
+				*o[j] = (uint8_t)(to - i - 1);
+			}
+		}
+	}
 	return n;
 }
 
@@ -352,12 +381,15 @@ static void emit_insns(FILE *out, const struct sock_filter *p, size_t n, const c
 	fprintf(out, "};\n#define %s %zuu\n", len_name, n);
 }
 
-/* Exports ctx's BPF through a temporary file and writes it as a C array. */
-static void emit(FILE *out, scmp_filter_ctx ctx, const char *name, const char *len_name)
+/* Exports ctx's BPF through a temporary file and writes it, after the
+ * prefix, as one C array. */
+static void emit(FILE *out, scmp_filter_ctx ctx, const struct sock_filter *pre, size_t pre_len, const char *name,
+		 const char *len_name)
 {
 	FILE *tmp = tmpfile();
 	struct sock_filter *p;
 	long size;
+	size_t n;
 	int rc;
 
 	if (tmp == NULL)
@@ -366,23 +398,25 @@ static void emit(FILE *out, scmp_filter_ctx ctx, const char *name, const char *l
 		die("seccomp_export_bpf", rc);
 	if (fseek(tmp, 0, SEEK_END) != 0 || (size = ftell(tmp)) < 0 || fseek(tmp, 0, SEEK_SET) != 0)
 		die("temporary file", errno);
-	if (size == 0 || size % (long)sizeof(*p) != 0 || size / (long)sizeof(*p) > BPF_MAXINSNS)
+	n = (size_t)size / sizeof(*p);
+	if (size == 0 || size % (long)sizeof(*p) != 0 || pre_len + n > BPF_MAXINSNS)
 		die("exported program has a bad size", EINVAL);
-	p = malloc((size_t)size);
+	p = malloc((pre_len + n) * sizeof(*p));
 	if (p == NULL)
 		die("malloc", ENOMEM);
-	if (fread(p, 1, (size_t)size, tmp) != (size_t)size)
+	memcpy(p, pre, pre_len * sizeof(*p));
+	if (fread(p + pre_len, 1, (size_t)size, tmp) != (size_t)size)
 		die("read back the program", ferror(tmp) ? EIO : ENODATA);
 	fclose(tmp);
-	emit_insns(out, p, (size_t)size / sizeof(*p), name, len_name);
+	emit_insns(out, p, pre_len + n, name, len_name);
 	free(p);
 }
 
 int main(int argc, char **argv)
 {
-	scmp_filter_ctx pol, tty;
-	struct sock_filter stub[64];
-	size_t stub_len;
+	scmp_filter_ctx pol;
+	struct sock_filter pre[96];
+	size_t pre_len;
 	FILE *out;
 	int rc;
 
@@ -391,16 +425,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pol = policy();
-	tty = tty_guard();
-	stub_len = new_syscalls(stub, sizeof(stub) / sizeof(stub[0]));
+	pre_len = prefix(pre, sizeof(pre) / sizeof(pre[0]));
 
 	if (strcmp(argv[1], "--pfc") == 0) {
-		if ((rc = seccomp_export_pfc(pol, STDOUT_FILENO)) < 0 ||
-		    (rc = seccomp_export_pfc(tty, STDOUT_FILENO)) < 0)
+		if ((rc = seccomp_export_pfc(pol, STDOUT_FILENO)) < 0)
 			die("seccomp_export_pfc", rc);
 		printf("# %d syscalls allowed without conditions\n", allowed_count);
+		printf("# prefix (%zu instructions, before the policy):\n", pre_len);
+		for (size_t i = 0; i < pre_len; i++)
+			printf("#   %3zu: code 0x%04x jt %u jf %u k 0x%08x\n", i, pre[i].code, pre[i].jt, pre[i].jf,
+			       pre[i].k);
 		seccomp_release(pol);
-		seccomp_release(tty);
 		return 0;
 	}
 
@@ -412,12 +447,9 @@ int main(int argc, char **argv)
 		"/* Generated by tools/gen-seccomp.c with libseccomp %u.%u.%u; see there. Do not edit. */\n"
 		"#ifndef DOPPEL_SECCOMP_BPF_H\n#define DOPPEL_SECCOMP_BPF_H\n\n#include <linux/filter.h>\n",
 		seccomp_version()->major, seccomp_version()->minor, seccomp_version()->micro);
-	emit(out, pol, "dp_seccomp_bpf", "DP_SECCOMP_BPF_LEN");
-	emit(out, tty, "dp_seccomp_tty_bpf", "DP_SECCOMP_TTY_BPF_LEN");
-	emit_insns(out, stub, stub_len, "dp_seccomp_new_bpf", "DP_SECCOMP_NEW_BPF_LEN");
+	emit(out, pol, pre, pre_len, "dp_seccomp_bpf", "DP_SECCOMP_BPF_LEN");
 	fprintf(out, "\n#endif\n");
 	seccomp_release(pol);
-	seccomp_release(tty);
 	if (ferror(out)) {
 		fclose(out);
 		die(output_path, EIO);

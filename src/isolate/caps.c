@@ -22,13 +22,17 @@ int dp_caps_restrict(unsigned long long keep, dp_error **err)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
-	/* every possible bit, not /proc's cap_last_cap: after pivot_root /proc
-	 * is the sandbox's, and the kernel answers EINVAL past its last cap */
+	/* up to the kernel's last capability, found by its EINVAL (capabilities
+	 * are numbered without gaps), not read from /proc's cap_last_cap: after
+	 * pivot_root /proc is the sandbox's */
 	for (int c = 0; c < 64; c++) {
 		if (keep & CAP_BIT(c))
 			continue;
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-			return dp_fail_errno(err, "drop capability %d from the bounding set", c);
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break;
+		return dp_fail_errno(err, "drop capability %d from the bounding set", c);
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return dp_fail_errno(err, "clear ambient capabilities");

@@ -1,9 +1,7 @@
-/* Loading the sandbox's seccomp programs, compiled at build time by
- * tools/gen-seccomp.c (see there for what each one does); see seccomp.h.
- * Three programs: the allowlist policy, the terminal-request guard, and the
- * ENOSYS answer for syscalls newer than the policy. The kernel runs them all
- * and takes the strictest answer; between two errnos, that of the program
- * loaded last, so the order below matters: the ENOSYS program comes last. */
+/* Loading the sandbox's seccomp program, compiled at build time by
+ * tools/gen-seccomp.c (see there for what it does); see seccomp.h. One
+ * program, one seccomp(2) call: the terminal-request guard and the ENOSYS
+ * answer for syscalls newer than the policy are a prefix of the policy. */
 #include "isolate/seccomp.h"
 
 #include <errno.h>
@@ -15,9 +13,7 @@
 
 #include "seccomp-bpf.h"
 
-_Static_assert(DP_SECCOMP_BPF_LEN <= BPF_MAXINSNS && DP_SECCOMP_TTY_BPF_LEN <= BPF_MAXINSNS &&
-		       DP_SECCOMP_NEW_BPF_LEN <= BPF_MAXINSNS,
-	       "a seccomp program longer than the kernel takes");
+_Static_assert(DP_SECCOMP_BPF_LEN <= BPF_MAXINSNS, "a seccomp program longer than the kernel takes");
 
 static int load(const struct sock_filter *insns, size_t n, const char *what, dp_error **err)
 {
@@ -32,9 +28,5 @@ static int load(const struct sock_filter *insns, size_t n, const char *what, dp_
 
 int dp_seccomp_load(dp_error **err)
 {
-	if (load(dp_seccomp_bpf, DP_SECCOMP_BPF_LEN, "policy", err) < 0 ||
-	    load(dp_seccomp_tty_bpf, DP_SECCOMP_TTY_BPF_LEN, "terminal requests", err) < 0 ||
-	    load(dp_seccomp_new_bpf, DP_SECCOMP_NEW_BPF_LEN, "new syscalls", err) < 0)
-		return -1;
-	return 0;
+	return load(dp_seccomp_bpf, DP_SECCOMP_BPF_LEN, "policy", err);
 }
