@@ -6,7 +6,6 @@
  * failure is reported to the monitor and ends the run with status 125. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -96,9 +95,12 @@ static int become_inner_root(dp_child_ctx *ctx, dp_error **err)
 {
 	struct pollfd p = { .fd = ctx->sync_fd, .events = 0 };
 
-	if (setgroups(0, NULL) < 0)
+	/* raw syscalls, per task: libc's wrappers would also change the ids of
+	 * "every thread", by its list of the monitor's threads (run.c: init
+	 * shares the monitor's memory) */
+	if (syscall(SYS_setgroups, 0, NULL) < 0)
 		return dp_fail_errno(err, "--map-user: drop supplementary groups");
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
 		return dp_fail_errno(err, "--map-user: become the sandbox's root");
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return dp_fail_errno(err, "prctl(PR_SET_PDEATHSIG)");
@@ -141,8 +143,9 @@ void dp_child_main(dp_child_ctx *ctx)
 	if (ctx->mapped && become_inner_root(ctx, &err) < 0)
 		child_fail(ctx, err);
 	/* init stays doppel's image: keep the sandbox from opening /proc/1/exe
-	 * or /proc/1/fd (runc CVE-2019-5736 class). Only now: until the monitor
-	 * wrote our id maps, our /proc files had to stay the caller's. */
+	 * or /proc/1/fd (runc CVE-2019-5736 class). The monitor made our shared
+	 * address space non-dumpable after writing our id maps; this states it
+	 * here too, before anything of the sandbox exists. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
 		dp_fail_errno(&err, "prctl(PR_SET_DUMPABLE)");
 		child_fail(ctx, err);

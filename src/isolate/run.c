@@ -5,8 +5,14 @@
 #include "isolate/isolate.h"
 
 #include <errno.h>
+#include <linux/futex.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +48,7 @@ typedef struct monitor {
 	int status;
 	int error_status;    /* exit status the error asks for, 0: the default */
 	bool exited;
+	bool placed;         /* DP_MSG_CGROUP sent: init may be past its last read */
 	char child_error[1024];
 } monitor;
 
@@ -194,20 +201,125 @@ static void on_sync(dp_loop *loop, int fd, uint32_t events, void *data)
 		close(got_fd);
 }
 
-static int clone_child(void)
+/* Init shares the monitor's address space (CLONE_VM) instead of getting a
+ * copy-on-write one. On the VMs doppel runs on every page fault and every
+ * torn-down address space is expensive, and a forked init paid for both:
+ * copy faults in the monitor and in init right after clone, init's faults
+ * on every code page it runs again, and the teardown of its address space
+ * when it exits, on the way to the caller getting the exit status.
+ *
+ * A process sharing our memory must not share our thread state: init runs
+ * as a stand-in for a helper thread (its TLS: errno, malloc's cache and
+ * arena, stdio lock owners), the way posix_spawn runs its child. The
+ * helper thread makes init with CLONE_VFORK and sleeps until init has
+ * exited, so the two never run at once; init's stack is a buffer in the
+ * helper's stack frame. The monitor's own thread keeps its own state.
+ *
+ * Nothing in the sandbox can reach this memory: init is made non-dumpable
+ * (child.c) and the address space belongs to the host's user namespace, so
+ * ptrace, /proc/1/mem and process_vm_* are refused to the sandbox's root;
+ * the command execs into an address space of its own. */
+#define INIT_STACK (256u << 10)
+
+typedef struct init_start {
+	dp_child_ctx ctx;      /* init's own copy: it writes to it */
+	pid_t pid;             /* CLONE_PARENT_SETTID: init's pid, set before it runs */
+	int err;               /* errno of a failed clone */
+	uint32_t state;        /* futex: 0 starting, 1 init runs, 2 clone failed */
+	int close_fd;          /* the monitor's end of the channel, closed in init */
+} init_start;
+
+static void state_set(init_start *s, uint32_t v)
 {
-	/* fork-like clone: no new stack, the child continues here. The cgroup
-	 * namespace comes later, once the monitor moved the child into its
-	 * cgroup, so the namespace is rooted there. */
-	return (int)syscall(SYS_clone,
-			    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-				    CLONE_NEWUTS | SIGCHLD,
-			    NULL, NULL, NULL, NULL);
+	__atomic_store_n(&s->state, v, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &s->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* The cgroup is made while init builds the sandbox's root (the two run on
- * separate CPUs), and init waits for DP_MSG_CGROUP only before it starts the
- * command, so every process of the command is born inside the limits. */
+static int init_entry(void *arg)
+{
+	init_start *s = arg;
+
+#ifdef __SANITIZE_ADDRESS__
+	/* init leaves its allocations behind when it exits, as any process
+	 * does; they are in our heap now, so LeakSanitizer is told so (the
+	 * setting lives in the TLS init borrows, and ends with it) */
+	__lsan_disable();
+#endif
+	close(s->close_fd);
+	state_set(s, 1);
+	dp_child_main(&s->ctx);
+}
+
+static void *init_spawner(void *arg)
+{
+	init_start *s = arg;
+	/* init's stack lies inside this thread's, so sanitizers see it as ours */
+	char stack[INIT_STACK] __attribute__((aligned(16)));
+	/* The cgroup namespace comes later, once the monitor moved init into its
+	 * cgroup, so the namespace is rooted there. */
+	int r = clone(init_entry, stack + sizeof(stack),
+		      CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+			      CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
+		      s, &s->pid);
+
+	if (r < 0) {
+		s->err = errno;
+		state_set(s, 2);
+	}
+	/* init has exited (or never started): nothing of s is touched again */
+	return NULL;
+}
+
+/* Starts init; returns its pid, or -1 with errno. */
+static pid_t start_init(init_start *s)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	uint32_t st;
+	int r;
+
+	if ((r = pthread_attr_init(&attr)) != 0 ||
+	    (r = pthread_attr_setstacksize(&attr, INIT_STACK + (256u << 10))) != 0 ||
+	    (r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED)) != 0 ||
+	    (r = pthread_create(&t, &attr, init_spawner, s)) != 0) {
+		pthread_attr_destroy(&attr);
+		errno = r;
+		return -1;
+	}
+	pthread_attr_destroy(&attr);
+	while ((st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) == 0)
+		syscall(SYS_futex, &s->state, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	if (st == 2) {
+		errno = s->err;
+		return -1;
+	}
+	return s->pid;
+}
+
+/* Ends init after a failure of ours. Before DP_MSG_CGROUP it is building the
+ * root and may be inside malloc, whose lock would stay taken if it died
+ * there (our memory is its memory): closing the channel lets it leave at its
+ * next read of it, with nothing held. SIGKILL if that takes long (a hung
+ * mount point), and once the command may have started: init's loop holds
+ * no lock. */
+static void stop_init(monitor *m)
+{
+	int st;
+
+	if (!m->placed && shutdown(m->sync_fd, SHUT_RDWR) == 0) {
+		for (int i = 0; i < 200; i++) {
+			struct pollfd p = { .fd = m->sig_fd, .events = POLLIN };
+			pid_t r = waitpid(m->init_pid, &st, WNOHANG);
+			if (r == m->init_pid || (r < 0 && errno == ECHILD))
+				return;
+			(void)poll(&p, 1, 10);
+		}
+	}
+	kill(m->init_pid, SIGKILL);
+	while (waitpid(m->init_pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
 /* Right after clone both sides have work: the monitor writes the id maps and
  * makes the cgroup, init takes its first page faults and builds the root.
  * The scheduler tends to queue a new task behind its parent on the parent's
@@ -230,6 +342,12 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, const dp_limits *limits, d
 	spread_init(ctx, m->init_pid);
 	if (write_id_maps(ctx, m->init_pid, err) < 0)
 		return -1;
+	/* nothing in the sandbox may ptrace or read the monitor, or init, whose
+	 * memory is ours (CVE-2016-8659). Only now: until the maps were written,
+	 * init's /proc files had to stay the caller's, and "dumpable" belongs to
+	 * the address space the two share. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return dp_fail_errno(err, "prctl(PR_SET_DUMPABLE)");
 	if (ctx->mapped && (dp_rootfs_send_trees(m->plan, m->init_pid, m->sync_fd, err) < 0 ||
 			    give_stdio_pipes(m->plan, err) < 0))
 		return -1;
@@ -237,6 +355,7 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, const dp_limits *limits, d
 		return dp_fail_errno(err, "start sandbox");
 	if (dp_cgroup_create(limits, cg, err) < 0 || dp_cgroup_add(*cg, m->init_pid, err) < 0)
 		return -1;
+	m->placed = true;
 	if (dp_proto_send(m->sync_fd, DP_MSG_CGROUP, NULL, 0, -1) < 0)
 		return dp_fail_errno(err, "start sandbox");
 	if (dp_loop_add(m->loop, m->sig_fd, EPOLLIN, on_signal, m) < 0 ||
@@ -272,6 +391,7 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, const dp_limits *limits, d
 int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
 {
 	dp_child_ctx ctx = { .plan = plan };
+	init_start start = { .state = 0 };
 	dp_limits limits = { .mem_bytes = plan->mem_bytes, .pids = plan->pids, .millicpus = plan->millicpus };
 	monitor m = { .init_pid = -1, .sync_fd = -1, .sig_fd = -1, .plan = plan };
 	dp_cgroup *cg = NULL;
@@ -315,34 +435,23 @@ int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
 		goto out_mask;
 	}
 	fflush(NULL);
-	m.init_pid = clone_child();
+	start.ctx = ctx;
+	start.ctx.sync_fd = sv[1];
+	start.close_fd = sv[0];
+	m.init_pid = start_init(&start);
 	if (m.init_pid < 0) {
 		dp_fail_errno(err, "create namespaces (clone)");
 		if (errno == EPERM || errno == ENOSPC || errno == EINVAL)
 			dp_wrap(err, "user namespaces are unavailable here; run 'doppel doctor'");
 		goto out_mask;
 	}
-	if (m.init_pid == 0) {
-		close(sv[0]);
-		ctx.sync_fd = sv[1];
-		dp_child_main(&ctx);
-	}
 	close(sv[1]);
 	sv[1] = -1;
 	m.sync_fd = sv[0];
-	/* nothing in the sandbox may ptrace or read the monitor (CVE-2016-8659);
-	 * set after clone, since the child's id maps must stay writable by us */
 	signal(SIGPIPE, SIG_IGN);
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		dp_fail_errno(err, "prctl(PR_SET_DUMPABLE)");
-	else
-		ret = run_monitor(&m, &ctx, &limits, &cg, exit_status, err);
-	if (!m.exited) {
-		int st;
-		kill(m.init_pid, SIGKILL);
-		while (waitpid(m.init_pid, &st, 0) < 0 && errno == EINTR)
-			;
-	}
+	ret = run_monitor(&m, &ctx, &limits, &cg, exit_status, err);
+	if (!m.exited)
+		stop_init(&m);
 out_mask:
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out:
