@@ -3,8 +3,10 @@
  * environment, the sandbox capability set, no_new_privs, no inherited fds and
  * the seccomp filter, in that order, and then becomes the command. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +80,83 @@ static char **build_env(const dp_child_ctx *ctx)
 	return env;
 }
 
+static const char *env_get(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; *env; env++)
+		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+/* execvp, with the sandbox's environment: its PATH, and env passed to the
+ * program rather than set in environ, which init's memory shares with the
+ * monitor (run.c). Returns with errno as execvp would. */
+static void exec_path(char *const argv[], char *const env[])
+{
+	const char *file = argv[0], *path = env_get(env, "PATH");
+	bool denied = false;
+	char buf[PATH_MAX];
+
+	if (strchr(file, '/')) {
+		execve(file, argv, env);
+		return;
+	}
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		int len = (int)(end - p);
+		/* an empty entry is the working directory, as for execvp */
+		if (snprintf(buf, sizeof(buf), "%.*s%s%s", len, p, len ? "/" : "", file) < (int)sizeof(buf)) {
+			execve(buf, argv, env);
+			if (errno == ENOEXEC) {
+				/* no #! line: a script for /bin/sh, as execvp runs it */
+				size_t n = 0;
+				while (argv[n])
+					n++;
+				char *sh[n + 2];
+				sh[0] = "/bin/sh";
+				sh[1] = buf;
+				for (size_t i = 1; i <= n; i++)
+					sh[i + 1] = argv[i];
+				execve(sh[0], sh, env);
+				errno = ENOEXEC;
+				return;
+			}
+			if (errno == EACCES)
+				denied = true;
+			else if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG && errno != ELOOP)
+				return;
+		}
+		if (*end == '\0')
+			break;
+		p = end;
+	}
+	errno = denied ? EACCES : ENOENT;
+}
+
+/* A message on stderr without stdio: this process borrows init's thread
+ * state and the monitor's memory (run.c), and must not take stdio's locks. */
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	if (n > 0)
+		(void)!write(STDERR_FILENO, buf, (size_t)n);
+}
+
 __attribute__((noreturn)) static void die(const char *what)
 {
-	fprintf(stderr, "doppel: %s: %s\n", what, strerror(errno));
+	say("doppel: %s: %s\n", what, strerror(errno));
 	_exit(DP_EXIT_SETUP);
 }
 
@@ -110,14 +186,14 @@ void dp_exec_command(const dp_child_ctx *ctx, int tty_slave)
 			close(tty_slave);
 	}
 	if (chdir(plan->chdir ? plan->chdir : "/") < 0) {
-		fprintf(stderr, "doppel: --chdir %s: %s inside the sandbox\n", plan->chdir, strerror(errno));
+		say("doppel: --chdir %s: %s inside the sandbox\n", plan->chdir, strerror(errno));
 		_exit(DP_EXIT_SETUP);
 	}
 	env = build_env(ctx);
 	if (env == NULL)
 		die("build environment");
 	if (dp_caps_restrict(ctx->inner_uid == 0 ? dp_caps_sandbox_default() : 0, &err) < 0) {
-		fprintf(stderr, "doppel: %s\n", err->msg);
+		say("doppel: %s\n", err->msg);
 		_exit(DP_EXIT_SETUP);
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -126,16 +202,15 @@ void dp_exec_command(const dp_child_ctx *ctx, int tty_slave)
 	if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
 		die("close inherited file descriptors");
 	if (dp_seccomp_load(&err) < 0) {
-		fprintf(stderr, "doppel: %s\n", err->msg);
+		say("doppel: %s\n", err->msg);
 		_exit(DP_EXIT_SETUP);
 	}
-	environ = env;
-	execvp(plan->argv[0], plan->argv);
+	exec_path(plan->argv, env);
 	saved = errno;
 	if (saved == ENOENT || saved == ENOTDIR) {
-		fprintf(stderr, "doppel: %s: command not found in the sandbox\n", plan->argv[0]);
+		say("doppel: %s: command not found in the sandbox\n", plan->argv[0]);
 		_exit(127);
 	}
-	fprintf(stderr, "doppel: %s: cannot run: %s\n", plan->argv[0], strerror(saved));
+	say("doppel: %s: cannot run: %s\n", plan->argv[0], strerror(saved));
 	_exit(126);
 }
