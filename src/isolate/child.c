@@ -55,19 +55,25 @@ static void close_range_between(int lo, int hi)
 		syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0);
 }
 
-static void close_inherited(int keep1, int keep2)
+/* Closes every fd from 3 up except those in keep (-1 entries ignored). */
+static void close_inherited(const int *keep, size_t n)
 {
-	int a = keep1 < keep2 ? keep1 : keep2, b = keep1 < keep2 ? keep2 : keep1;
+	int k[4], m = 0, lo = 3;
 
-	if (a < 3) /* at most one to keep */
-		a = b;
-	if (a < 3) {
-		close_range_between(3, INT_MAX);
-		return;
+	for (size_t i = 0; i < n && m < 4; i++)
+		if (keep[i] >= 3)
+			k[m++] = keep[i];
+	for (int i = 1; i < m; i++) /* a handful: insertion sort */
+		for (int j = i; j > 0 && k[j - 1] > k[j]; j--) {
+			int t = k[j];
+			k[j] = k[j - 1];
+			k[j - 1] = t;
+		}
+	for (int i = 0; i < m; i++) {
+		close_range_between(lo, k[i] - 1);
+		lo = k[i] + 1;
 	}
-	close_range_between(3, a - 1);
-	close_range_between(a + 1, b - 1);
-	close_range_between(b + 1, INT_MAX);
+	close_range_between(lo, INT_MAX);
 }
 
 /* vfork: no copy of init's address space (its copy-on-write faults cost
@@ -171,8 +177,12 @@ void dp_child_main(dp_child_ctx *ctx)
 	if (plan->tty && open_pty(ctx, &slave, &err) < 0)
 		child_fail(ctx, err);
 
-	/* init keeps nothing of the caller's but its channel and the pty */
-	close_inherited(ctx->sync_fd, slave);
+	/* init keeps nothing of the caller's but its channel, the pty and the
+	 * lock that keeps its /etc template from being collected (etc.c) */
+	{
+		const int keep[] = { ctx->sync_fd, slave, ctx->etc_lock };
+		close_inherited(keep, sizeof(keep) / sizeof(keep[0]));
+	}
 	cmd = start_command(ctx, slave);
 	if (cmd < 0) {
 		dp_fail_errno(&err, "start the command (vfork)");
