@@ -166,8 +166,13 @@ void dp_child_main(dp_child_ctx *ctx)
 	}
 	if (plan->net == DP_NET_LOOPBACK && dp_net_loopback_up(&err) < 0)
 		child_fail(ctx, err);
-	if (dp_proto_recv(ctx->sync_fd, &type, NULL, 0, NULL) < 0 || type != DP_MSG_CGROUP)
-		_exit(DP_EXIT_SETUP); /* the monitor failed and says why */
+	{
+		uint64_t sigs = ~0ull;
+		ssize_t n = dp_proto_recv(ctx->sync_fd, &type, &sigs, sizeof(sigs), NULL);
+		if (n < 0 || type != DP_MSG_CGROUP)
+			_exit(DP_EXIT_SETUP); /* the monitor failed and says why */
+		ctx->sig_reset = n == (ssize_t)sizeof(sigs) ? sigs : ~0ull;
+	}
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		dp_fail_errno(&err, "create cgroup namespace");
 		child_fail(ctx, err);

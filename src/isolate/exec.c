@@ -169,8 +169,10 @@ void dp_exec_command(const dp_child_ctx *ctx, int tty_slave)
 	int saved;
 
 	sigemptyset(&none);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
+	/* before unblocking: nothing of the monitor's may run here, and nothing
+	 * the caller ignored stays ignored across exec */
+	for (int s = 1; s < NSIG && s <= 64; s++)
+		if (s != SIGKILL && s != SIGSTOP && (ctx->sig_reset & (1ull << (s - 1))))
 			signal(s, SIG_DFL);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		die("reset signal mask");

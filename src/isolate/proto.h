@@ -10,7 +10,8 @@
 
 enum {
 	DP_MSG_GO = 'G',     /* monitor -> init: maps written, build the root */
-	DP_MSG_CGROUP = 'C', /* monitor -> init: cgroup joined, start the command */
+	DP_MSG_CGROUP = 'C', /* monitor -> init: cgroup joined, start the command;
+			      * payload: uint64 ctx->sig_reset */
 	DP_MSG_TREE = 'T',   /* monitor -> init, before GO in a mapped run: fd is an
 			      * idmapped host tree, payload says which (rootfs.c) */
 	DP_MSG_ERROR = 'E',  /* init -> monitor: setup failed, payload is the message */

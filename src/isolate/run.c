@@ -296,6 +296,38 @@ static pid_t start_init(init_start *s)
 	return s->pid;
 }
 
+/* Signals not at their default disposition here (ignored or caught; init's
+ * dispositions are a copy of ours), from /proc/self/status, so the command
+ * resets those few instead of asking about all 64 on its way to exec; ~0
+ * (all) when that cannot be read. SIGPIPE, which we ignore once init exists,
+ * is reset in any case. Runs while init builds the root. */
+static uint64_t signals_to_reset(void)
+{
+	cleanup_close int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	uint64_t mask = 0;
+	int found = 0;
+	ssize_t n;
+
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return ~0ull;
+	buf[n] = '\0';
+	for (const char *key = "SigIgn:\t"; key; key = found == 1 ? "SigCgt:\t" : NULL) {
+		const char *p = strstr(buf, key);
+		char *end;
+		unsigned long long v;
+		if (p == NULL)
+			return ~0ull;
+		errno = 0;
+		v = strtoull(p + strlen(key), &end, 16);
+		if (errno || end == p + strlen(key) || *end != '\n')
+			return ~0ull;
+		mask |= v;
+		found++;
+	}
+	return mask | (1ull << (SIGPIPE - 1));
+}
+
 /* Ends init after a failure of ours. Before DP_MSG_CGROUP it is building the
  * root and may be inside malloc, whose lock would stay taken if it died
  * there (our memory is its memory): closing the channel lets it leave at its
@@ -339,6 +371,8 @@ static void spread_init(const dp_child_ctx *ctx, pid_t init)
 static int run_monitor(monitor *m, dp_child_ctx *ctx, const dp_limits *limits, dp_cgroup **cg, int *exit_status,
 		       dp_error **err)
 {
+	uint64_t sigs;
+
 	spread_init(ctx, m->init_pid);
 	if (write_id_maps(ctx, m->init_pid, err) < 0)
 		return -1;
@@ -356,7 +390,8 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, const dp_limits *limits, d
 	if (dp_cgroup_create(limits, cg, err) < 0 || dp_cgroup_add(*cg, m->init_pid, err) < 0)
 		return -1;
 	m->placed = true;
-	if (dp_proto_send(m->sync_fd, DP_MSG_CGROUP, NULL, 0, -1) < 0)
+	sigs = signals_to_reset();
+	if (dp_proto_send(m->sync_fd, DP_MSG_CGROUP, &sigs, sizeof(sigs), -1) < 0)
 		return dp_fail_errno(err, "start sandbox");
 	if (dp_loop_add(m->loop, m->sig_fd, EPOLLIN, on_signal, m) < 0 ||
 	    dp_loop_add(m->loop, m->sync_fd, EPOLLIN, on_sync, m) < 0)
@@ -381,7 +416,9 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, const dp_limits *limits, d
 			(*err)->status = m->error_status;
 		return -1;
 	}
-	if (dp_cgroup_oom_killed(*cg))
+	/* an OOM kill makes the command fail (directly, or through the child it
+	 * waited for): a run that succeeded needs no question to the cgroup */
+	if (m->status != 0 && dp_cgroup_oom_killed(*cg))
 		fprintf(stderr, "doppel: the sandbox ran out of memory (limit %s); the kernel killed a process\n",
 			"--mem");
 	*exit_status = m->status;

@@ -6,6 +6,7 @@
 
 #include <sched.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "isolate/plan.h"
@@ -26,6 +27,8 @@ typedef struct dp_child_ctx {
 	bool mapped;          /* root, with plan->map_ids: inner ids are a subordinate range */
 	bool spread;          /* the monitor moved init off its CPU: give it back 'cpus' */
 	cpu_set_t cpus;       /* the caller's CPU affinity */
+	uint64_t sig_reset;   /* signals (bit n-1: n) whose disposition the command must reset:
+			       * those not at their default in the monitor; ~0: all */
 	dp_host_trees *trees; /* mapped: what the monitor sent, filled in init */
 	int etc_lock;         /* -1, or the /etc template's manifest (read-only), share-locked
 			       * (flock) so no build collects the template while the sandbox
