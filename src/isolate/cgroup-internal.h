@@ -50,8 +50,6 @@ bool dp_cg_exists(const char *dir, const char *file);
 char *dp_cg_read(const char *dir, const char *file);
 /* True when 'word' is one of the space- or comma-separated words of 'list'. */
 bool dp_cg_has_word(const char *list, const char *word);
-/* The number after "key " on a line of dir/file ("oom_kill 3"); -1 if none. */
-int64_t dp_cg_read_key(const char *dir, const char *file, const char *key);
 /* Sets why/errnum when dir (or dir/file, file may be NULL) is not writable
  * by us; returns true when it is. */
 bool dp_cg_writable(const char *dir, const char *file, dp_cgroup_probe_ctrl *st);
@@ -72,14 +70,12 @@ static inline unsigned long long dp_cg_cpu_quota(uint32_t millicpus)
 /* cgroup-v1.c: one hierarchy per controller (cpu may be co-mounted). */
 void dp_cg1_check(const char *parent, int ctrl, dp_cgroup_probe_ctrl *st);
 int dp_cg1_apply(const char *dir, unsigned ctrls, const dp_limits *limits, dp_error **err);
-int64_t dp_cg1_oom_kills(const char *dir);
 
 /* cgroup-v2.c: the unified hierarchy; controllers must be enabled in the
  * parent's cgroup.subtree_control before the child exists. */
 void dp_cg2_check(const char *parent, int ctrl, dp_cgroup_probe_ctrl *st);
 int dp_cg2_enable(const char *parent, unsigned ctrls, dp_error **err);
 int dp_cg2_apply(const char *dir, unsigned ctrls, const dp_limits *limits, dp_error **err);
-int64_t dp_cg2_oom_kills(const char *dir);
 
 /* Test-only: the directory serving controller 'ctrl' in cg and its
  * hierarchy's version; NULL when cg has none for it. */

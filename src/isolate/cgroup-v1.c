@@ -52,9 +52,3 @@ int dp_cg1_apply(const char *dir, unsigned ctrls, const dp_limits *limits, dp_er
 	}
 	return 0;
 }
-
-int64_t dp_cg1_oom_kills(const char *dir)
-{
-	/* "oom_kill N" appeared in 4.13; older kernels only say under_oom */
-	return dp_cg_read_key(dir, "memory.oom_control", "oom_kill");
-}

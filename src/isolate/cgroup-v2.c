@@ -103,8 +103,3 @@ int dp_cg2_apply(const char *dir, unsigned ctrls, const dp_limits *limits, dp_er
 		return -1;
 	return 0;
 }
-
-int64_t dp_cg2_oom_kills(const char *dir)
-{
-	return dp_cg_read_key(dir, "memory.events", "oom_kill");
-}

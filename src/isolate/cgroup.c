@@ -37,6 +37,8 @@ typedef struct cg_dir {
 struct dp_cgroup {
 	size_t n;
 	cg_dir dir[DP_CGROUP_NCTRL];
+	int oom_fd;   /* the memory controller's OOM record, opened while the
+		       * sandbox starts so the question at its end is one pread */
 };
 
 /* --- small file helpers ----------------------------------------------------- */
@@ -130,14 +132,12 @@ bool dp_cg_has_word(const char *list, const char *word)
 	return false;
 }
 
-int64_t dp_cg_read_key(const char *dir, const char *file, const char *key)
+/* The number after "key " on a line of text (modified); -1 if none. */
+static int64_t text_key(char *text, const char *key)
 {
-	cleanup_free char *text = dp_cg_read(dir, file);
 	size_t kl = strlen(key);
 	char *save = NULL;
 
-	if (text == NULL)
-		return -1;
 	for (char *line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
 			return strtoll(line + kl + 1, NULL, 10);
@@ -537,6 +537,26 @@ static int make_dirs(dp_cgroup *cg, const char *parent[DP_CGROUP_NCTRL], dp_erro
 			  parent[0]);
 }
 
+/* memory.events (v2) or memory.oom_control (v1): both count "oom_kill N"
+ * (v1 since 4.13; older kernels only say under_oom) */
+static const char *oom_file(const cg_dir *d)
+{
+	return d->version == DP_CGROUP_V2 ? "memory.events" : "memory.oom_control";
+}
+
+static void open_oom_record(dp_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		cleanup_free char *p = NULL;
+		if (!(cg->dir[i].ctrls & DP_CG_BIT(DP_CGROUP_MEMORY)))
+			continue;
+		p = join(cg->dir[i].path, oom_file(&cg->dir[i]));
+		if (p)
+			cg->oom_fd = open(p, O_RDONLY | O_CLOEXEC);
+		return;
+	}
+}
+
 int dp_cgroup_create(const dp_limits *limits, dp_cgroup **out, dp_error **err)
 {
 	dp_cgroup_probe_ctrl ctl[DP_CGROUP_NCTRL];
@@ -550,6 +570,7 @@ int dp_cgroup_create(const dp_limits *limits, dp_cgroup **out, dp_error **err)
 	cg = calloc(1, sizeof(*cg));
 	if (cg == NULL)
 		return dp_fail_errno(err, "allocate cgroup");
+	cg->oom_fd = -1;
 	if (need == 0) {
 		*out = cg;   /* no limits: a cgroup that does nothing */
 		return 0;
@@ -581,6 +602,7 @@ int dp_cgroup_create(const dp_limits *limits, dp_cgroup **out, dp_error **err)
 		dp_debug("cgroup v%d %s", (int)cg->dir[i].version, cg->dir[i].path);
 	}
 	dp_cg_host_free(&h);
+	open_oom_record(cg);
 	*out = cg;
 	return 0;
 fail:
@@ -603,14 +625,16 @@ int dp_cgroup_add(dp_cgroup *cg, pid_t pid, dp_error **err)
 
 bool dp_cgroup_oom_killed(dp_cgroup *cg)
 {
-	for (size_t i = 0; i < cg->n; i++) {
-		if (!(cg->dir[i].ctrls & DP_CG_BIT(DP_CGROUP_MEMORY)))
-			continue;
-		if (cg->dir[i].version == DP_CGROUP_V2)
-			return dp_cg2_oom_kills(cg->dir[i].path) > 0;
-		return dp_cg1_oom_kills(cg->dir[i].path) > 0;
-	}
-	return false;
+	char buf[1024];
+	ssize_t n;
+
+	if (cg->oom_fd < 0)
+		return false;
+	n = pread(cg->oom_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return text_key(buf, "oom_kill") > 0;
 }
 
 /* SIGKILL to everything in dir's cgroup.procs; never to us, and never to
@@ -680,6 +704,8 @@ void dp_cgroup_destroy(dp_cgroup *cg)
 
 	if (cg == NULL)
 		return;
+	if (cg->oom_fd >= 0)
+		close(cg->oom_fd);
 	if (clock_gettime(CLOCK_MONOTONIC, &deadline) < 0)
 		deadline = (struct timespec){ 0, 0 };
 	deadline.tv_sec += 1;

@@ -81,13 +81,13 @@ static void close_inherited(const int *keep, size_t n)
  * exec'd. The child only touches its own stack frames below this one, heap
  * init no longer needs, and per-task state (fds, signals, creds, seccomp),
  * and never returns here. */
-static pid_t start_command(dp_child_ctx *ctx, int slave)
+static pid_t start_command(dp_child_ctx *ctx, const dp_cmd_env *env, int slave)
 {
 	pid_t pid = vfork();
 
 	if (pid == 0) {
 		close(ctx->sync_fd);
-		dp_exec_command(ctx, slave);
+		dp_exec_command(ctx, env, slave);
 	}
 	return pid;
 }
@@ -121,6 +121,7 @@ void dp_child_main(dp_child_ctx *ctx)
 	dp_error *err = NULL;
 	char type = 0;
 	int slave = -1;
+	dp_cmd_env *env;
 	pid_t cmd;
 
 	/* dies with the monitor; if it is already gone the channel reads EOF */
@@ -166,6 +167,13 @@ void dp_child_main(dp_child_ctx *ctx)
 	}
 	if (plan->net == DP_NET_LOOPBACK && dp_net_loopback_up(&err) < 0)
 		child_fail(ctx, err);
+	/* the last allocation of init's: after DP_MSG_CGROUP the monitor may
+	 * SIGKILL it, and it must not hold malloc's lock then (run.c) */
+	env = dp_exec_env_new(ctx);
+	if (env == NULL) {
+		dp_fail(&err, ENOMEM, "build the command's environment");
+		child_fail(ctx, err);
+	}
 	{
 		uint64_t sigs = ~0ull;
 		ssize_t n = dp_proto_recv(ctx->sync_fd, &type, &sigs, sizeof(sigs), NULL);
@@ -188,7 +196,8 @@ void dp_child_main(dp_child_ctx *ctx)
 		const int keep[] = { ctx->sync_fd, slave, ctx->etc_lock };
 		close_inherited(keep, sizeof(keep) / sizeof(keep[0]));
 	}
-	cmd = start_command(ctx, slave);
+	cmd = start_command(ctx, env, slave);
+	dp_exec_env_free(env);
 	if (cmd < 0) {
 		dp_fail_errno(&err, "start the command (vfork)");
 		child_fail(ctx, err);

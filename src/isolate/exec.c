@@ -46,38 +46,46 @@ static void env_set(char **env, size_t *n, char *kv)
 	env[(*n)++] = kv;
 }
 
-static char **build_env(const dp_child_ctx *ctx)
+/* The command's environment, built by init before vfork so the command's
+ * process, which borrows init's memory and thread state, allocates
+ * nothing (run.c). One allocation: the array and the strings made here. */
+struct dp_cmd_env {
+	char user[80], logname[80];
+	char *vars[];
+};
+
+dp_cmd_env *dp_exec_env_new(const dp_child_ctx *ctx)
 {
 	const dp_plan *plan = ctx->plan;
+	const char *user = "root";
 	size_t host = 0, n = 0;
-	char **env;
-	char *user = NULL;
+	dp_cmd_env *e;
 
-	for (char **e = environ; *e; e++)
+	for (char **v = environ; *v; v++)
 		host++;
-	env = calloc(host + plan->n_env + 8, sizeof(char *));
-	if (env == NULL)
+	e = calloc(1, sizeof(*e) + (host + plan->n_env + 8) * sizeof(char *));
+	if (e == NULL)
 		return NULL;
-	for (char **e = environ; *e; e++)
-		if (env_allowed(*e))
-			env[n++] = *e;
-	env_set(env, &n, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	env_set(env, &n, "HOME=/root");
-	if (ctx->inner_uid == 0)
-		user = "root";
-	else if (asprintf(&user, "%s", getenv("USER") ? getenv("USER") : "user") < 0)
-		user = "user";
-	{
-		char *u = NULL, *l = NULL;
-		if (asprintf(&u, "USER=%s", user) >= 0)
-			env_set(env, &n, u);
-		if (asprintf(&l, "LOGNAME=%s", user) >= 0)
-			env_set(env, &n, l);
-	}
+	for (char **v = environ; *v; v++)
+		if (env_allowed(*v))
+			e->vars[n++] = *v;
+	env_set(e->vars, &n, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	env_set(e->vars, &n, "HOME=/root");
+	if (ctx->inner_uid != 0)
+		user = getenv("USER") && strlen(getenv("USER")) < 64 ? getenv("USER") : "user";
+	snprintf(e->user, sizeof(e->user), "USER=%s", user);
+	snprintf(e->logname, sizeof(e->logname), "LOGNAME=%s", user);
+	env_set(e->vars, &n, e->user);
+	env_set(e->vars, &n, e->logname);
 	for (size_t i = 0; i < plan->n_env; i++)
-		env_set(env, &n, plan->env[i]);
-	env[n] = NULL;
-	return env;
+		env_set(e->vars, &n, plan->env[i]);
+	e->vars[n] = NULL;
+	return e;
+}
+
+void dp_exec_env_free(dp_cmd_env *e)
+{
+	free(e);
 }
 
 static const char *env_get(char *const *env, const char *name)
@@ -160,12 +168,11 @@ __attribute__((noreturn)) static void die(const char *what)
 	_exit(DP_EXIT_SETUP);
 }
 
-void dp_exec_command(const dp_child_ctx *ctx, int tty_slave)
+void dp_exec_command(const dp_child_ctx *ctx, const dp_cmd_env *env, int tty_slave)
 {
 	const dp_plan *plan = ctx->plan;
 	dp_error *err = NULL;
 	sigset_t none;
-	char **env;
 	int saved;
 
 	sigemptyset(&none);
@@ -191,9 +198,6 @@ void dp_exec_command(const dp_child_ctx *ctx, int tty_slave)
 		say("doppel: --chdir %s: %s inside the sandbox\n", plan->chdir, strerror(errno));
 		_exit(DP_EXIT_SETUP);
 	}
-	env = build_env(ctx);
-	if (env == NULL)
-		die("build environment");
 	if (dp_caps_restrict(ctx->inner_uid == 0 ? dp_caps_sandbox_default() : 0, &err) < 0) {
 		say("doppel: %s\n", err->msg);
 		_exit(DP_EXIT_SETUP);
@@ -207,7 +211,7 @@ void dp_exec_command(const dp_child_ctx *ctx, int tty_slave)
 		say("doppel: %s\n", err->msg);
 		_exit(DP_EXIT_SETUP);
 	}
-	exec_path(plan->argv, env);
+	exec_path(plan->argv, env->vars);
 	saved = errno;
 	if (saved == ENOENT || saved == ENOTDIR) {
 		say("doppel: %s: command not found in the sandbox\n", plan->argv[0]);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -278,6 +279,10 @@ static pid_t start_init(init_start *s)
 	uint32_t st;
 	int r;
 
+	/* init allocates from the arena its borrowed thread state points to;
+	 * a new arena would be a new 64 MiB mapping (more page tables to set up
+	 * and to tear down with this address space) for a few kilobytes */
+	(void)mallopt(M_ARENA_MAX, 1);
 	if ((r = pthread_attr_init(&attr)) != 0 ||
 	    (r = pthread_attr_setstacksize(&attr, INIT_STACK + (256u << 10))) != 0 ||
 	    (r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED)) != 0 ||
@@ -330,10 +335,12 @@ static uint64_t signals_to_reset(void)
 
 /* Ends init after a failure of ours. Before DP_MSG_CGROUP it is building the
  * root and may be inside malloc, whose lock would stay taken if it died
- * there (our memory is its memory): closing the channel lets it leave at its
- * next read of it, with nothing held. SIGKILL if that takes long (a hung
- * mount point), and once the command may have started: init's loop holds
- * no lock. */
+ * there (our memory is its memory, and one arena serves both): closing the
+ * channel lets it leave at its next read of it, with nothing held. SIGKILL
+ * if that takes long (a hung mount point), and once DP_MSG_CGROUP is sent:
+ * from there on init allocates nothing (child.c). Init is never the OOM
+ * killer's pick (a vfork child sharing its parent's memory never is), so
+ * the OOM killer cannot take the monitor with it. */
 static void stop_init(monitor *m)
 {
 	int st;
@@ -416,9 +423,7 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, const dp_limits *limits, d
 			(*err)->status = m->error_status;
 		return -1;
 	}
-	/* an OOM kill makes the command fail (directly, or through the child it
-	 * waited for): a run that succeeded needs no question to the cgroup */
-	if (m->status != 0 && dp_cgroup_oom_killed(*cg))
+	if (dp_cgroup_oom_killed(*cg))
 		fprintf(stderr, "doppel: the sandbox ran out of memory (limit %s); the kernel killed a process\n",
 			"--mem");
 	*exit_status = m->status;

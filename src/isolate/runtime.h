@@ -81,7 +81,12 @@ unsigned long long dp_caps_sandbox_default(void);
 
 /* exec.c: the command's process: session, tty, env, caps, no_new_privs, fds,
  * seccomp, execve. Never returns; exits 126/127 when the command cannot run. */
-__attribute__((noreturn)) void dp_exec_command(const dp_child_ctx *ctx, int tty_slave);
+/* exec.c, in init before vfork: the command's environment (allowlisted host
+ * variables, PATH, HOME, USER, LOGNAME, the plan's --env); NULL on ENOMEM. */
+typedef struct dp_cmd_env dp_cmd_env;
+dp_cmd_env *dp_exec_env_new(const dp_child_ctx *ctx);
+void dp_exec_env_free(dp_cmd_env *e);
+__attribute__((noreturn)) void dp_exec_command(const dp_child_ctx *ctx, const dp_cmd_env *env, int tty_slave);
 
 /* init.c: PID 1's loop: reaps, forwards signals, serves socket requests;
  * returns the exit status to leave with. */
