@@ -256,6 +256,9 @@ static void *init_spawner(void *arg)
 	init_start *s = arg;
 	/* init's stack lies inside this thread's, so sanitizers see it as ours */
 	char stack[INIT_STACK] __attribute__((aligned(16)));
+
+	/* ps and tests tell this parked thread from a worker of the monitor */
+	(void)prctl(PR_SET_NAME, "doppel-vfork", 0, 0, 0);
 	/* The cgroup namespace comes later, once the monitor moved init into its
 	 * cgroup, so the namespace is rooted there. */
 	int r = clone(init_entry, stack + sizeof(stack),
