@@ -3,15 +3,18 @@
  * certificate is read (it goes into the sandbox's trust bundle); the CA key
  * is opened, the per-host certificates issued and the server started in
  * on_listen, which the runtime calls in the monitor after the sandbox's init
- * was created, so not even init's copy of our memory ever held a key.
+ * was created and while it waits for the answer: init shares the monitor's
+ * memory (isolate/run.c), but nothing of the sandbox runs yet, and the key
+ * material is wiped before the command starts.
  *
  * The server runs in a child of the monitor, never in the monitor itself:
  * it parses what the sandbox sends (HTTP, TLS, JSON) in libraries we do not
  * control, and the monitor has the caller's full rights (root as root). A
  * memory-safety bug there would otherwise be an escape, and a crash would
  * end the run. on_listen issues the certificates, makes the admin socket
- * and forks while the monitor is single-threaded (it has no thread of its
- * own, and the server's start after the fork); the CA key is closed before
+ * and forks while no other thread holds a lock (the monitor's only other
+ * thread is parked in clone for init, which itself waits in recv, and the
+ * server starts its threads after the fork); the CA key is closed before
  * the fork, so the child holds the leaf keys only. The child drops out of
  * the terminal's session, blocks every signal, keeps only the sockets it
  * serves, confines itself (endpoints/confine.c: capabilities, no_new_privs,
