@@ -424,37 +424,52 @@ static char *hosts_text(const dp_plan *plan, const char *hostname)
 	return text;
 }
 
-/* Identities and names are the sandbox's own, not the host's: written
- * below dirfd, each path prefixed with 'prefix'. */
-static int write_own_files(const dp_child_ctx *ctx, int dirfd, const char *prefix, dp_error **err)
+/* Identities and names are the sandbox's own, not the host's: made in
+ * memory, so a run can name its per-run layer without a syscall. */
+#define OWN_N 5
+static const char *const own_names[OWN_N] = { "passwd", "group", "hosts", "hostname", "resolv.conf" };
+
+typedef struct own_files {
+	char passwd[512], group[512], hostname[64];
+	char *hosts;
+	const char *text[OWN_N];
+} own_files;
+
+static int own_files_make(const dp_child_ctx *ctx, own_files *o)
 {
-	char passwd[512], group[512], name[64], path[64];
-	cleanup_free char *hosts = NULL;
 	const char *host = ctx->plan->hostname ? ctx->plan->hostname : "doppel";
 	const char *user = getenv("USER");
-	const char *files[5][2] = { { "passwd", passwd }, { "group", group }, { "hosts", NULL },
-				    { "hostname", name }, { "resolv.conf", "# no DNS in a doppel sandbox\n" } };
 
 	if (user == NULL || strchr(user, ':') || strchr(user, '\n') || strlen(user) > 32)
 		user = "user";
-	snprintf(passwd, sizeof(passwd),
+	snprintf(o->passwd, sizeof(o->passwd),
 		 "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
-	snprintf(group, sizeof(group), "root:x:0:\nnogroup:x:65534:\n");
+	snprintf(o->group, sizeof(o->group), "root:x:0:\nnogroup:x:65534:\n");
 	if (ctx->inner_uid != 0) {
-		size_t n = strlen(passwd);
-		snprintf(passwd + n, sizeof(passwd) - n, "%s:x:%u:%u::/root:/bin/sh\n", user, ctx->inner_uid,
+		size_t n = strlen(o->passwd);
+		snprintf(o->passwd + n, sizeof(o->passwd) - n, "%s:x:%u:%u::/root:/bin/sh\n", user, ctx->inner_uid,
 			 ctx->inner_gid);
-		n = strlen(group);
-		snprintf(group + n, sizeof(group) - n, "%s:x:%u:\n", user, ctx->inner_gid);
+		n = strlen(o->group);
+		snprintf(o->group + n, sizeof(o->group) - n, "%s:x:%u:\n", user, ctx->inner_gid);
 	}
-	hosts = hosts_text(ctx->plan, host);
-	if (hosts == NULL)
-		return dp_fail(err, ENOMEM, "write /etc/hosts");
-	files[2][1] = hosts;
-	snprintf(name, sizeof(name), "%s\n", host);
-	for (size_t i = 0; i < 5; i++) {
-		snprintf(path, sizeof(path), "%s%s", prefix, files[i][0]);
-		if (dp_rootfs_write(dirfd, path, files[i][1], err) < 0)
+	snprintf(o->hostname, sizeof(o->hostname), "%s\n", host);
+	o->hosts = hosts_text(ctx->plan, host);
+	o->text[0] = o->passwd;
+	o->text[1] = o->group;
+	o->text[2] = o->hosts;
+	o->text[3] = o->hostname;
+	o->text[4] = "# no DNS in a doppel sandbox\n";
+	return o->hosts ? 0 : -1;
+}
+
+/* Writes them below dirfd, each path prefixed with 'prefix'. */
+static int write_own_files(const own_files *o, int dirfd, const char *prefix, dp_error **err)
+{
+	char path[64];
+
+	for (size_t i = 0; i < OWN_N; i++) {
+		snprintf(path, sizeof(path), "%s%s", prefix, own_names[i]);
+		if (dp_rootfs_write(dirfd, path, o->text[i], err) < 0)
 			return -1;
 	}
 	return 0;
@@ -686,8 +701,19 @@ static void random_name(char *buf, size_t n, const char *prefix)
 
 /* Whether the template of the manifest 'fd' still fits: the header is this
  * run's, and every path it lists is in the state it recorded. Keeps the
- * binds in *binds. */
-static bool manifest_fits(int fd, const char *head, size_t head_len, lookup *look, deps *binds)
+ * binds in *binds.
+ *
+ * Each path is lstat'ed relative to the system root in one call, not below
+ * parent directories opened without following symlinks as a build does
+ * (~10 opens and closes less per run): this only decides between reusing
+ * the template and rebuilding it. The manifest lists every directory before
+ * what is below it, so a directory turned into a symlink no longer matches;
+ * and a path reached through one in a race matches only if it is the very
+ * inode recorded (dev, ino, ctime), unchanged, i.e. what the template holds
+ * a copy of. A wrong "fits" can thus never show the sandbox anything but
+ * the copies the template was safely built with; the binds are opened
+ * again, safely, when mounted. */
+static bool manifest_fits(int fd, const char *head, size_t head_len, int sysfd, deps *binds)
 {
 	cleanup_free char *buf = NULL;
 	struct stat st;
@@ -709,6 +735,7 @@ static bool manifest_fits(int fd, const char *head, size_t head_len, lookup *loo
 		const char *path = buf + off + 1;
 		size_t pl = strnlen(path, len - off - 1);
 		state_rec was, now;
+		struct stat cur;
 		/* "etc" or "etc/...", no '.' or '..' component (lookups stay in
 		 * the system root anyway) */
 		if ((kind != 'S' && kind != 'B') || off + 1 + pl + 1 + sizeof(was) > len || strncmp(path, "etc", 3) != 0 ||
@@ -717,7 +744,13 @@ static bool manifest_fits(int fd, const char *head, size_t head_len, lookup *loo
 		    (pl >= 2 && strcmp(path + pl - 2, "/.") == 0))
 			return false;
 		memcpy(&was, path + pl + 1, sizeof(was));
-		if (lookup_state(look, path, &now) < 0 || memcmp(&was, &now, sizeof(now)) != 0)
+		if (fstatat(sysfd, path, &cur, AT_SYMLINK_NOFOLLOW) == 0)
+			state_of(&now, true, &cur);
+		else if (errno == ENOENT || errno == ENOTDIR)
+			state_of(&now, false, NULL);
+		else
+			return false;
+		if (memcmp(&was, &now, sizeof(now)) != 0)
 			return false;
 		if (kind == 'B' && deps_push(binds, 'B', path, &now) < 0)
 			return false;
@@ -730,7 +763,6 @@ static bool manifest_fits(int fd, const char *head, size_t head_len, lookup *loo
 static int use_current(int cachefd, int sysfd, const char *head, size_t head_len, const char *ptr, tmpl *t)
 {
 	char name[FP_HEX + 1];
-	lookup look = { .sysfd = sysfd };
 	struct stat st, again;
 	ssize_t n = readlinkat(cachefd, ptr, name, sizeof(name));
 	int r = -1;
@@ -750,7 +782,7 @@ static int use_current(int cachefd, int sysfd, const char *head, size_t head_len
 	    fstatat(cachefd, name, &again, AT_SYMLINK_NOFOLLOW) < 0 || again.st_dev != st.st_dev ||
 	    again.st_ino != st.st_ino)
 		goto out;
-	if (!manifest_fits(t->lock, head, head_len, &look, &t->deps))
+	if (!manifest_fits(t->lock, head, head_len, sysfd, &t->deps))
 		goto out;
 	/* inside the caller's own directory: no one else can have put it there */
 	t->etc = openat(t->dir, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -758,10 +790,83 @@ static int use_current(int cachefd, int sysfd, const char *head, size_t head_len
 		goto out;
 	r = 0;
 out:
-	lookup_free(&look);
 	if (r < 0)
 		tmpl_clear(t);
 	return r;
+}
+
+/* ---- The per-run layer's locks ---------------------------------------- */
+
+/* A template holds the per-run layers made over it (passwd, group, hosts,
+ * hostname, resolv.conf), each a directory named by what it holds. A build
+ * holds its directory share-locked, a sandbox its hostname: a regular file,
+ * kept by init for the sandbox's lifetime, that even leaked opens nothing of
+ * the host (and, taken while the template's manifest is still locked, keeps
+ * the template too). */
+#define RUN_LOCK "hostname"
+
+static bool is_run_name(const char *s)
+{
+	return strncmp(s, "run-", 4) == 0 || strncmp(s, "tmp-run-", 8) == 0 || strncmp(s, "dead-run-", 9) == 0 ||
+	       strncmp(s, "bad-run-", 8) == 0;
+}
+
+/* Takes a per-run layer's locks exclusively into d and l (-1 when there is
+ * no lock file). False when a build or a sandbox holds it. */
+static bool run_lock_ex(int parent, const char *s, int *d, int *l)
+{
+	*l = -1;
+	*d = openat(parent, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*d < 0 || flock(*d, LOCK_EX | LOCK_NB) < 0)
+		return false;
+	*l = openat(*d, RUN_LOCK, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (*l < 0)
+		return errno == ENOENT;
+	return flock(*l, LOCK_EX | LOCK_NB) == 0;
+}
+
+typedef struct fdlist {
+	int *v;
+	size_t n;
+} fdlist;
+
+static void fdlist_close(fdlist *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i] >= 0)
+			close(f->v[i]);
+	free(f->v);
+	f->v = NULL;
+	f->n = 0;
+}
+
+/* Whether no sandbox uses a per-run layer of the template 'tdir': takes
+ * each one's locks into *held, to be kept until the template is gone. */
+static bool runs_unused(int tdir, fdlist *held)
+{
+	cleanup_close int fd = openat(tdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	bool ok = d != NULL;
+
+	if (d)
+		fd = -1;
+	while (ok && (de = readdir(d)) != NULL) {
+		int *v;
+		if (!is_run_name(de->d_name))
+			continue;
+		v = realloc(held->v, (held->n + 2) * sizeof(*v));
+		if (v == NULL) {
+			ok = false;
+			break;
+		}
+		held->v = v;
+		ok = run_lock_ex(dirfd(d), de->d_name, &v[held->n], &v[held->n + 1]);
+		held->n += 2;
+	}
+	if (d)
+		closedir(d);
+	return ok;
 }
 
 /* Removes the templates no run holds and no pointer names, and leftovers of
@@ -814,13 +919,17 @@ static void collect(int cachefd, const char *keep)
 		/* a build holds its directory, a sandbox its manifest */
 		cleanup_close int t = openat(dirfd(d), s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		cleanup_close int m = t < 0 ? -1 : openat(t, "manifest", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fdlist runs = { 0 };
 		if (t < 0 || flock(t, LOCK_EX | LOCK_NB) < 0 || (m < 0 && errno != ENOENT) ||
-		    (m >= 0 && flock(m, LOCK_EX | LOCK_NB) < 0))
+		    (m >= 0 && flock(m, LOCK_EX | LOCK_NB) < 0) || !runs_unused(t, &runs)) {
+			fdlist_close(&runs);
 			continue;
+		}
 		/* renamed first, so a run that opened it by name sees it gone */
 		random_name(dead, sizeof(dead), "dead-");
 		if (renameat(dirfd(d), s, dirfd(d), dead) == 0)
 			(void)dp_remove_tree_at(dirfd(d), dead);
+		fdlist_close(&runs);
 	}
 out:
 	free(named);
@@ -839,28 +948,162 @@ static void point_at(int cachefd, const char *ptr, const char *name)
 		unlinkat(cachefd, link, 0);
 }
 
-/* Gives the finished template at tmp its name, and points at it. A name
- * already there is a concurrent run's same template, or something planted,
- * which is moved aside for collection. */
-static void publish(int cachefd, const char *tmp, const char *name, const char *ptr)
+/* Gives the finished directory at tmp (below dirfd) its name. A name
+ * already there is a concurrent run's same content (the caller's own
+ * directory; of mode 'mode' unless 0), or something planted, which is moved
+ * aside for collection. True when 'name' is then the caller's. */
+static bool publish_as(int dirfd, const char *tmp, const char *name, mode_t mode, const char *aside)
 {
 	for (int tries = 0; tries < 2; tries++) {
 		char bad[64];
 		struct stat st;
-		if (renameat2(cachefd, tmp, cachefd, name, RENAME_NOREPLACE) == 0) {
-			point_at(cachefd, ptr, name);
-			return;
-		}
+		if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) == 0)
+			return true;
 		if (errno != EEXIST && errno != ENOTEMPTY)
-			return;
-		if (fstatat(cachefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) && owned(&st)) {
-			point_at(cachefd, ptr, name); /* ours stays unnamed, collected later */
-			return;
-		}
-		random_name(bad, sizeof(bad), "bad-");
-		if (renameat(cachefd, name, cachefd, bad) < 0)
-			return;
+			return false;
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) && owned(&st) &&
+		    (mode == 0 || (st.st_mode & 07777) == mode))
+			return true; /* ours stays unnamed, collected later */
+		random_name(bad, sizeof(bad), aside);
+		if (renameat(dirfd, name, dirfd, bad) < 0)
+			return false;
 	}
+	return false;
+}
+
+/* Gives the finished template at tmp its name, and points at it. */
+static void publish(int cachefd, const char *tmp, const char *name, const char *ptr)
+{
+	if (publish_as(cachefd, tmp, name, 0, "bad-"))
+		point_at(cachefd, ptr, name);
+}
+
+/* ---- The per-run layer ------------------------------------------------ */
+
+/* At most this many per-run layers are kept per template; past it, a build
+ * collects the unused ones. Each is a few hundred bytes; a new one costs a
+ * build and a syncfs. */
+#define RUN_KEEP 16
+#define RUN_NAME (4 + crypto_generichash_BYTES * 2 + 1)
+
+/* The layer's name: "run-" and the BLAKE2b of every byte it holds, file
+ * names and modes included, so inputs that differ (ids, user name,
+ * hostname, host entries, umask) never share one. crypto_generichash needs
+ * no sodium_init, which only swaps in a faster implementation of the same
+ * function (libsodium's BLAKE2b starts with its portable one), and costs
+ * ~0.2 ms in a fresh init. */
+static void run_name(const own_files *o, mode_t um, char name[RUN_NAME])
+{
+	crypto_generichash_state st;
+	unsigned char sum[crypto_generichash_BYTES];
+	char head[96];
+	int n = snprintf(head, sizeof(head), "doppel-etc-run 1 dir %o", 0755 & ~um);
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(sum));
+	crypto_generichash_update(&st, (const unsigned char *)head, (size_t)n + 1);
+	for (size_t i = 0; i < OWN_N; i++) {
+		size_t len = strlen(o->text[i]);
+		n = snprintf(head, sizeof(head), "%s %o %zu", own_names[i], 0644 & ~um, len);
+		crypto_generichash_update(&st, (const unsigned char *)head, (size_t)n + 1);
+		crypto_generichash_update(&st, (const unsigned char *)o->text[i], len);
+	}
+	crypto_generichash_final(&st, sum, sizeof(sum));
+	memcpy(name, "run-", 4);
+	sodium_bin2hex(name + 4, RUN_NAME - 4, sum, sizeof(sum));
+}
+
+/* The per-run layer 'name' of the template 'tdir', if there is a usable
+ * one: the caller's, of the mode /etc gets, and, once share-locked, still
+ * the one of that name (collectors rename before they remove). Its files
+ * are inside the caller's own directories: no one else can have put them
+ * there. 0 with *dir and *lock set, or -1. */
+static int run_open(int tdir, const char *name, mode_t um, int *dir, int *lock)
+{
+	cleanup_close int d = openat(tdir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_close int l = -1;
+	struct stat st, again;
+
+	if (d < 0)
+		return -1;
+	l = openat(d, RUN_LOCK, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (l < 0 || flock(l, LOCK_SH | LOCK_NB) < 0 || fstat(d, &st) < 0 || !owned(&st) ||
+	    (st.st_mode & 07777) != (0755 & ~um) || fstatat(tdir, name, &again, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+		return -1;
+	*dir = dp_steal_fd(&d);
+	*lock = dp_steal_fd(&l);
+	return 0;
+}
+
+/* Past RUN_KEEP per-run layers in the template 'tdir', removes those no
+ * build or sandbox holds. Best effort. */
+static void collect_runs(int tdir)
+{
+	cleanup_close int fd = openat(tdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (d == NULL)
+		return;
+	fd = -1;
+	while ((de = readdir(d)) != NULL)
+		n += is_run_name(de->d_name);
+	rewinddir(d);
+	while (n > RUN_KEEP && (de = readdir(d)) != NULL) {
+		char dead[64];
+		int a, b;
+		if (!is_run_name(de->d_name))
+			continue;
+		if (run_lock_ex(dirfd(d), de->d_name, &a, &b)) {
+			random_name(dead, sizeof(dead), "dead-run-");
+			if (renameat(dirfd(d), de->d_name, dirfd(d), dead) == 0 && dp_remove_tree_at(dirfd(d), dead) == 0)
+				n--;
+		}
+		if (b >= 0)
+			close(b);
+		if (a >= 0)
+			close(a);
+	}
+	closedir(d);
+}
+
+/* Builds the per-run layer 'name' in the template 'tdir' and names it. A
+ * concurrent run's same layer leaves ours unnamed, used by this run only
+ * and collected later. 0 with *dir and *lock set, or -1 (nothing left). */
+static int run_build(int tdir, const char *name, const own_files *o, mode_t um, int *dir, int *lock)
+{
+	char tmp[64];
+	cleanup_close int d = -1;
+	cleanup_close int l = -1;
+
+	if (sodium_init() < 0) /* for random_name */
+		return -1;
+	random_name(tmp, sizeof(tmp), "tmp-run-");
+	if (mkdirat(tdir, tmp, 0755) < 0) /* 0755 & ~umask, as the tmpfs layer's */
+		return -1;
+	/* shared from the start: no collector can take it while we build */
+	d = openat(tdir, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d < 0 || flock(d, LOCK_SH | LOCK_NB) < 0)
+		goto fail;
+	for (size_t i = 0; i < OWN_N; i++) {
+		cleanup_close int f = openat(d, own_names[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		size_t len = strlen(o->text[i]);
+		if (f < 0 || write(f, o->text[i], len) != (ssize_t)len)
+			goto fail;
+	}
+	l = openat(d, RUN_LOCK, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	/* durable before named: a named layer is trusted as it is */
+	if (l < 0 || flock(l, LOCK_SH | LOCK_NB) < 0 || syncfs(d) < 0)
+		goto fail;
+	(void)publish_as(tdir, tmp, name, 0755 & ~um, "bad-run-");
+	collect_runs(tdir);
+	*dir = dp_steal_fd(&d);
+	*lock = dp_steal_fd(&l);
+	return 0;
+fail:
+	(void)dp_remove_tree_at(tdir, tmp);
+	return -1;
 }
 
 /* Builds a template from the system root into the cache, fills t with it,
@@ -948,8 +1191,10 @@ out:
 	return r;
 }
 
-/* /etc as a read-only overlay: the per-run files on a scratch tmpfs over the
- * template, then the binds. 1 when overlayfs refuses (nothing mounted). */
+/* /etc as a read-only overlay: the per-run files over the template, then
+ * the binds. The per-run files come from a cached per-run layer when there
+ * is one (or one can be made), else from a scratch tmpfs. 1 when overlayfs
+ * refuses (nothing mounted). */
 #define ETC_SCRATCH ".doppel-etc"
 
 static int mount_overlay_etc(int top, int lower, const char *target)
@@ -960,12 +1205,12 @@ static int mount_overlay_etc(int top, int lower, const char *target)
 	return mount("overlay", target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts);
 }
 
-static int mount_template(dp_child_ctx *ctx, int sysfd, int rootfd, mode_t um, tmpl *t, dp_error **err)
+/* The per-run files on a scratch tmpfs as the overlay's top layer. */
+static int mount_with_tmpfs(const own_files *o, int rootfd, int target, mode_t um, tmpl *t, dp_error **err)
 {
 	cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	cleanup_close int mnt = -1;
 	cleanup_close int top = -1;
-	cleanup_close int target = -1;
 	char mode[16], p[64];
 	int e;
 
@@ -977,33 +1222,66 @@ static int mount_template(dp_child_ctx *ctx, int sysfd, int rootfd, mode_t um, t
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (mnt < 0)
 		return dp_fail_errno(err, "mount tmpfs for /etc");
-	if (write_own_files(ctx, mnt, "", err) < 0)
+	if (write_own_files(o, mnt, "", err) < 0)
 		return -1;
-	if (mkdirat(rootfd, "etc", 0755) < 0 ||
-	    (target = openat(rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return dp_fail_errno(err, "create /etc");
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", target);
 	/* Linux 6.15 on takes a detached mount as a layer; before, overlayfs
 	 * takes layers only from mounts of our namespace: attach the tmpfs at
 	 * a scratch directory, and detach it once the overlay holds it (an
 	 * unmount costs an RCU grace period, ~0.2 ms here) */
-	if (mount_overlay_etc(mnt, t->etc, p) < 0) {
-		if (mkdirat(rootfd, ETC_SCRATCH, 0700) < 0 ||
-		    move_mount(mnt, "", rootfd, ETC_SCRATCH, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return dp_fail_errno(err, "attach tmpfs for /etc");
-		top = openat(rootfd, ETC_SCRATCH, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (top < 0)
-			return dp_fail_errno(err, "open tmpfs for /etc");
-		e = mount_overlay_etc(top, t->etc, p) < 0 ? errno : 0;
-		if (dp_rootfs_detach_scratch(rootfd, ETC_SCRATCH, err) < 0)
-			return -1;
-		if (e == EINVAL || e == EPERM || e == ENODEV || e == EOPNOTSUPP)
-			return 1;
-		if (e) {
-			errno = e;
-			return dp_fail_errno(err, "mount /etc overlay");
+	if (mount_overlay_etc(mnt, t->etc, p) == 0)
+		return 0;
+	if (mkdirat(rootfd, ETC_SCRATCH, 0700) < 0 ||
+	    move_mount(mnt, "", rootfd, ETC_SCRATCH, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return dp_fail_errno(err, "attach tmpfs for /etc");
+	top = openat(rootfd, ETC_SCRATCH, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0)
+		return dp_fail_errno(err, "open tmpfs for /etc");
+	e = mount_overlay_etc(top, t->etc, p) < 0 ? errno : 0;
+	if (dp_rootfs_detach_scratch(rootfd, ETC_SCRATCH, err) < 0)
+		return -1;
+	if (e == EINVAL || e == EPERM || e == ENODEV || e == EOPNOTSUPP)
+		return 1;
+	if (e) {
+		errno = e;
+		return dp_fail_errno(err, "mount /etc overlay");
+	}
+	return 0;
+}
+
+static int mount_template(dp_child_ctx *ctx, int sysfd, int rootfd, mode_t um, tmpl *t, dp_error **err)
+{
+	own_files o = { .hosts = NULL };
+	cleanup_close int target = -1;
+	cleanup_close int run = -1;
+	cleanup_close int run_lock = -1;
+	char name[RUN_NAME], p[64];
+	int r = -1;
+
+	if (own_files_make(ctx, &o) < 0) {
+		dp_fail(err, ENOMEM, "/etc/hosts");
+		goto out;
+	}
+	if (mkdirat(rootfd, "etc", 0755) < 0 ||
+	    (target = openat(rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		dp_fail_errno(err, "create /etc");
+		goto out;
+	}
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", target);
+	/* the run's own files from the cache: no tmpfs, no writes. While the
+	 * layer's lock is taken, the manifest's still is: there is no moment a
+	 * collector could take the template */
+	run_name(&o, um, name);
+	if (run_open(t->dir, name, um, &run, &run_lock) == 0 || run_build(t->dir, name, &o, um, &run, &run_lock) == 0) {
+		if (mount_overlay_etc(run, t->etc, p) == 0) {
+			r = 0;
+		} else {
+			close(run_lock);
+			run_lock = -1;
 		}
 	}
+	if (r < 0 && (r = mount_with_tmpfs(&o, rootfd, target, um, t, err)) != 0)
+		goto out;
 	for (size_t i = 0; i < t->deps.n; i++) {
 		const char *rel = t->deps.v[i].path;
 		cleanup_close int src = -1;
@@ -1013,13 +1291,16 @@ static int mount_template(dp_child_ctx *ctx, int sysfd, int rootfd, mode_t um, t
 		if (src < 0) {
 			if (errno == ENOENT) /* removed since: nothing to bind */
 				continue;
-			return dp_fail_errno(err, "open system entry /%s", rel);
+			r = dp_fail_errno(err, "open system entry /%s", rel);
+			goto out;
 		}
-		if (dp_rootfs_attach_clone(src, true, BIND_ATTRS, rootfd, rel, rel, err) < 0)
-			return -1;
+		if ((r = dp_rootfs_attach_clone(src, true, BIND_ATTRS, rootfd, rel, rel, err)) < 0)
+			goto out;
 	}
-	ctx->etc_lock = dp_steal_fd(&t->lock);
-	return 0;
+	ctx->etc_lock = run_lock >= 0 ? dp_steal_fd(&run_lock) : dp_steal_fd(&t->lock);
+out:
+	free(o.hosts);
+	return r;
 }
 
 /* 0: /etc is the template's; 1: use the copy path; -1: failed. */
@@ -1051,7 +1332,15 @@ int dp_etc_setup(dp_child_ctx *ctx, int cachefd, int sysfd, int rootfd, dp_error
 		if (r <= 0)
 			return r;
 	}
+	own_files o = { .hosts = NULL };
+	int r;
+
 	if (copy_entries(&w, ctx->plan->ca_pem, err) < 0)
 		return -1;
-	return write_own_files(ctx, rootfd, "etc/", err);
+	if (own_files_make(ctx, &o) < 0)
+		r = dp_fail(err, ENOMEM, "/etc/hosts");
+	else
+		r = write_own_files(&o, rootfd, "etc/", err);
+	free(o.hosts);
+	return r;
 }
