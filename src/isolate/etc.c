@@ -984,30 +984,31 @@ static void publish(int cachefd, const char *tmp, const char *name, const char *
  * collects the unused ones. Each is a few hundred bytes; a new one costs a
  * build and a syncfs. */
 #define RUN_KEEP 16
-#define RUN_NAME (4 + crypto_generichash_BYTES * 2 + 1)
+#define RUN_NAME (4 + crypto_hash_sha256_BYTES * 2 + 1)
 
-/* The layer's name: "run-" and the BLAKE2b of every byte it holds, file
+/* The layer's name: "run-" and the SHA-256 of every byte it holds, file
  * names and modes included, so inputs that differ (ids, user name,
- * hostname, host entries, umask) never share one. crypto_generichash needs
- * no sodium_init, which only swaps in a faster implementation of the same
- * function (libsodium's BLAKE2b starts with its portable one), and costs
- * ~0.2 ms in a fresh init. */
+ * hostname, host entries, umask) never share one, even when a plan's names
+ * are chosen to collide. SHA-256, not BLAKE2b: in a fresh init the first
+ * call costs the page faults of its code, ~30 us for libsodium's SHA-256
+ * against ~70 us for its BLAKE2b. Neither needs sodium_init, which only
+ * picks faster implementations (~0.2 ms). */
 static void run_name(const own_files *o, mode_t um, char name[RUN_NAME])
 {
-	crypto_generichash_state st;
-	unsigned char sum[crypto_generichash_BYTES];
+	crypto_hash_sha256_state st;
+	unsigned char sum[crypto_hash_sha256_BYTES];
 	char head[96];
 	int n = snprintf(head, sizeof(head), "doppel-etc-run 1 dir %o", 0755 & ~um);
 
-	crypto_generichash_init(&st, NULL, 0, sizeof(sum));
-	crypto_generichash_update(&st, (const unsigned char *)head, (size_t)n + 1);
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)head, (size_t)n + 1);
 	for (size_t i = 0; i < OWN_N; i++) {
 		size_t len = strlen(o->text[i]);
 		n = snprintf(head, sizeof(head), "%s %o %zu", own_names[i], 0644 & ~um, len);
-		crypto_generichash_update(&st, (const unsigned char *)head, (size_t)n + 1);
-		crypto_generichash_update(&st, (const unsigned char *)o->text[i], len);
+		crypto_hash_sha256_update(&st, (const unsigned char *)head, (size_t)n + 1);
+		crypto_hash_sha256_update(&st, (const unsigned char *)o->text[i], len);
 	}
-	crypto_generichash_final(&st, sum, sizeof(sum));
+	crypto_hash_sha256_final(&st, sum);
 	memcpy(name, "run-", 4);
 	sodium_bin2hex(name + 4, RUN_NAME - 4, sum, sizeof(sum));
 }
