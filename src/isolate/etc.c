@@ -817,7 +817,9 @@ static bool run_lock_ex(int parent, const char *s, int *d, int *l)
 {
 	*l = -1;
 	*d = openat(parent, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (*d < 0 || flock(*d, LOCK_EX | LOCK_NB) < 0)
+	if (*d < 0) /* not a directory (something planted, moved aside): no one uses it */
+		return errno == ENOTDIR || errno == ELOOP;
+	if (flock(*d, LOCK_EX | LOCK_NB) < 0)
 		return false;
 	*l = openat(*d, RUN_LOCK, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (*l < 0)

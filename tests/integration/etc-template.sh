@@ -201,3 +201,109 @@ if ! is_root; then
 	echo "$out" | grep -q '^./debian_version regular file 600 ' || fail "symlinked cache: wrong /etc: $out"
 fi
 pass "planted, group-writable or symlinked caches are not used; /etc stays right"
+
+# --- the per-run layer: cached in the template, keyed by its bytes ------------
+# a run's passwd, group, hosts, hostname and resolv.conf come from a run-*
+# directory of the template: the sandbox's /etc/hostname is that directory's
+# file (overlayfs shows a lower file's own inode when all layers share a file
+# system)
+TD="$CACHE/$(readlink "$PTR")"
+nruns() { find "$TD" -mindepth 1 -maxdepth 1 -name 'run-*' | wc -l; }
+# run_dir OPTS...: the run-* directory the sandbox's /etc/hostname comes from
+run_dir() {
+	ino=$(run_sys "$@" -- /bin/busybox stat -c %i /etc/hostname 2>&1) || fail "run $* failed: $ino"
+	d=$(find "$TD" -mindepth 2 -maxdepth 2 -path "$TD/run-*/hostname" -inum "$ino" | sed 's,/hostname$,,')
+	[ -n "$d" ] || fail "run $*: /etc/hostname (inode $ino) is from no run-* directory of $TD: $(ls "$TD")"
+	echo "$d"
+}
+r1=$(run_dir)
+[ "$(cat "$r1/hostname")" = doppel ] || fail "run dir $r1 holds the wrong hostname: $(cat "$r1/hostname")"
+[ "$(stat -c %a "$r1")" = 755 ] && [ "$(stat -c %u "$r1")" = "$(id -u)" ] || fail "run dir $r1: $(stat -c '%a %u' "$r1")"
+st1=$(stat -c '%i %Z' "$r1" "$r1/passwd")
+[ "$(run_dir)" = "$r1" ] || fail "a second identical run used another per-run layer"
+[ "$(stat -c '%i %Z' "$r1" "$r1/passwd")" = "$st1" ] || fail "a second identical run rewrote $r1"
+n=$(nruns)
+r2=$(run_dir --hostname other)
+r3=$(run_dir --add-host db.internal:10.1.2.3)
+R4="--hostname fourth"
+r4=$(run_dir $R4)
+[ "$(nruns)" = $((n + 3)) ] || fail "expected $((n + 3)) per-run layers, got $(nruns)"
+[ "$(printf '%s\n' "$r1" "$r2" "$r3" "$r4" | sort -u | wc -l)" = 4 ] || fail "inputs that differ share a layer"
+[ "$(cat "$r2/hostname")" = other ] && grep -q 'db.internal' "$r3/hosts" && ! { cmp -s "$r4/passwd" "$r1/passwd" && cmp -s "$r4/hostname" "$r1/hostname"; } &&
+	! grep -q db.internal "$r1/hosts" || fail "per-run layers hold the wrong content"
+out=$(run_sys $R4 -- /bin/busybox sh -c 'cat /etc/passwd /etc/group; stat -c "%a %n" /etc /etc/passwd' 2>&1)
+[ "$out" = "$(cat "$r4/passwd" "$r4/group"; echo "755 /etc"; echo "644 /etc/passwd")" ] ||
+	fail "$R4: /etc is not its per-run layer's: $out"
+# --uid (the caller's own uid inside) changes passwd rootless; as root it is
+# 0 either way. On the host's system root: the test's tree is the caller's,
+# and the states its template records are those seen with the run's mapping
+if ! is_root; then
+	HP="$CACHE/current-$(stat -c %d /)-$(stat -c %i /)"
+	a=$(isolate -- stat -c %i /etc/passwd 2>&1) && b=$(isolate --uid -- stat -c %i /etc/passwd 2>&1) ||
+		fail "host runs failed: $a $b"
+	HT="$CACHE/$(readlink "$HP")"
+	pa=$(find "$HT" -mindepth 2 -maxdepth 2 -path "$HT/run-*/passwd" -inum "$a")
+	pb=$(find "$HT" -mindepth 2 -maxdepth 2 -path "$HT/run-*/passwd" -inum "$b")
+	[ -n "$pa" ] && [ -n "$pb" ] && [ "$pa" != "$pb" ] || fail "--uid: no per-run layer of its own ($pa, $pb)"
+	grep -q ":$(id -u):$(id -g)::" "$pb" && ! grep -q ":$(id -u):" "$pa" || fail "--uid: wrong passwd in $pb"
+fi
+# while a sandbox lives, its layer is share-locked (through its hostname)
+run_sys -- /bin/busybox sleep 3 &
+bg=$!
+sleep 1
+flock -n -x "$r1/hostname" true && fail "a living sandbox's per-run layer is not locked"
+flock -n -s "$r1/hostname" true || fail "a living sandbox's per-run layer is locked exclusively"
+wait $bg || fail "the sleeping sandbox failed"
+flock -n -x "$r1/hostname" true || fail "the per-run layer is still locked after the sandbox ended"
+pass "per-run layer: reused for identical inputs, one per hostname, host entries or uid (rootless); locked while used"
+
+# --- planted or unsafe per-run layers are not used ----------------------------
+# another owner (root) or group-writable (rootless), with other content
+echo planted > "$r2/hostname"
+if is_root; then chown 65534 "$r2"; else chmod 770 "$r2"; fi
+out=$(run_sys --hostname other -- /bin/busybox sh -c 'cat /etc/hostname; stat -c %a /etc' 2>&1)
+[ "$out" = "other
+755" ] || fail "a planted per-run layer was used: $out"
+[ "$(stat -c %u "$r2")" = "$(id -u)" ] && [ "$(cat "$r2/hostname")" = other ] ||
+	fail "the planted per-run layer was not replaced by the caller's own"
+# the wrong mode: /etc would get it
+chmod 700 "$r3"
+out=$(run_sys --add-host db.internal:10.1.2.3 -- /bin/busybox sh -c 'stat -c %a /etc; grep db.internal /etc/hosts' 2>&1)
+[ "$out" = "755
+10.1.2.3	db.internal" ] || fail "a per-run layer of the wrong mode was used: $out"
+[ "$(stat -c %a "$r3")" = 755 ] || fail "the per-run layer of the wrong mode was not replaced"
+# a symlink by that name, to a directory with planted content
+cp "$r4/hostname" "$T/want4"
+mkdir "$T/fake" && printf 'fake\n' > "$T/fake/hostname" && cp "$r4/passwd" "$r4/group" "$r4/hosts" "$r4/resolv.conf" "$T/fake/"
+rm -rf "$r4" && ln -s "$T/fake" "$r4"
+out=$(run_sys $R4 -- /bin/busybox cat /etc/hostname 2>&1)
+[ "$out" = "$(cat "$T/want4")" ] || fail "a symlinked per-run layer was used: $out"
+[ -d "$r4" ] && [ ! -L "$r4" ] || fail "the symlinked per-run layer was not replaced"
+pass "per-run layers of another owner, group-writable, of the wrong mode or symlinked are not used, and replaced"
+
+# --- collection -----------------------------------------------------------------
+# past 16 per template the unused ones go; one a sandbox holds stays
+run_sys --hostname held -- /bin/busybox sleep 4 &
+bg=$!
+sleep 1
+held=$(find "$TD" -mindepth 2 -maxdepth 2 -path "$TD/run-*/hostname" -exec grep -lx held {} + | sed 's,/hostname$,,')
+[ -n "$held" ] || fail "the held sandbox's per-run layer is missing"
+i=0
+while [ $i -lt 20 ]; do
+	run_sys --hostname "gc$i" -- /bin/busybox true || fail "run gc$i failed"
+	i=$((i + 1))
+done
+[ "$(nruns)" -le 16 ] || fail "per-run layers were not collected: $(nruns)"
+[ -d "$held" ] && [ "$(cat "$held/hostname")" = held ] || fail "a held per-run layer was collected"
+# a template whose per-run layer a sandbox holds is not collected either
+echo v3 > "$S/etc/debian_version"
+sleep 2
+run_sys -- /bin/busybox true || fail "run after the change failed"
+[ "$(readlink "$PTR")" != "$(basename "$TD")" ] || fail "the changed tree did not get a new template"
+[ -d "$held" ] || fail "a template was collected while a sandbox held one of its per-run layers"
+wait $bg || fail "the held sandbox failed"
+echo v4 > "$S/etc/debian_version"
+sleep 2
+run_sys -- /bin/busybox true || fail "run after the second change failed"
+[ ! -e "$TD" ] || fail "the unused stale template $TD was not collected: $(ls -l "$TD")"
+pass "unused per-run layers are collected past 16, held ones and their template stay"
