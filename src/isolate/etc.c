@@ -7,9 +7,10 @@
  * libsodium) of the state (lstat) of every host path they were made from:
  * each copied, bound or missing entry and each directory walked. A run
  * re-stats those paths, and when the fingerprint still names the template,
- * mounts /etc as one read-only overlay: a scratch tmpfs with the per-run
- * files over the template, then binds the big entries on top, exactly as
- * the copy would. ctime changes on every write, chmod, chown and rename, so
+ * mounts /etc as one read-only overlay: the per-run files over the
+ * template, then binds the big entries on top, exactly as the copy would.
+ * The per-run files are cached too, in the template, as a layer named by
+ * the SHA-256 of their bytes (a scratch tmpfs when that fails). ctime changes on every write, chmod, chown and rename, so
  * a stale template is never used. The cache is used only when it and every
  * directory leading to it can be changed by no one but the caller and root;
  * anything else, and runs the template does not fit (mapped ids, a plan CA),
