@@ -248,13 +248,33 @@ if ! is_root; then
 	grep -q ":$(id -u):$(id -g)::" "$pb" && ! grep -q ":$(id -u):" "$pa" || fail "--uid: wrong passwd in $pb"
 fi
 # while a sandbox lives, its layer is share-locked (through its hostname)
-run_sys -- /bin/busybox sleep 3 &
-bg=$!
-sleep 1
-flock -n -x "$r1/hostname" true && fail "a living sandbox's per-run layer is not locked"
+# held_until_killed FILE OPTS...: starts a sandbox (pid in $bg) that sleeps
+# until killed, and waits until FILE is locked
+held_until_killed() {
+	f=$1; shift
+	"$DOPPEL" isolate --system "$S" "$@" -- /bin/busybox sleep 600 &
+	bg=$! # doppel's own pid: it passes SIGTERM on
+	i=0
+	while flock -n -x "$f" true 2>/dev/null; do
+		[ $i -lt 100 ] || { kill $bg; fail "a living sandbox's per-run layer $f is not locked"; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+# end_held FILE: kills it and waits until its init is gone (FILE unlocked)
+end_held() {
+	kill $bg
+	wait $bg 2>/dev/null
+	i=0
+	until flock -n -x "$1" true; do
+		[ $i -lt 100 ] || fail "the per-run layer $1 is still locked after the sandbox ended"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+held_until_killed "$r1/hostname"
 flock -n -s "$r1/hostname" true || fail "a living sandbox's per-run layer is locked exclusively"
-wait $bg || fail "the sleeping sandbox failed"
-flock -n -x "$r1/hostname" true || fail "the per-run layer is still locked after the sandbox ended"
+end_held "$r1/hostname"
 pass "per-run layer: reused for identical inputs, one per hostname, host entries or uid (rootless); locked while used"
 
 # --- planted or unsafe per-run layers are not used ----------------------------
@@ -283,11 +303,8 @@ pass "per-run layers of another owner, group-writable, of the wrong mode or syml
 
 # --- collection -----------------------------------------------------------------
 # past 16 per template the unused ones go; one a sandbox holds stays
-run_sys --hostname held -- /bin/busybox sleep 4 &
-bg=$!
-sleep 1
-held=$(find "$TD" -mindepth 2 -maxdepth 2 -path "$TD/run-*/hostname" -exec grep -lx held {} + | sed 's,/hostname$,,')
-[ -n "$held" ] || fail "the held sandbox's per-run layer is missing"
+held=$(run_dir --hostname held)
+held_until_killed "$held/hostname" --hostname held
 i=0
 while [ $i -lt 20 ]; do
 	run_sys --hostname "gc$i" -- /bin/busybox true || fail "run gc$i failed"
@@ -301,7 +318,7 @@ sleep 2
 run_sys -- /bin/busybox true || fail "run after the change failed"
 [ "$(readlink "$PTR")" != "$(basename "$TD")" ] || fail "the changed tree did not get a new template"
 [ -d "$held" ] || fail "a template was collected while a sandbox held one of its per-run layers"
-wait $bg || fail "the held sandbox failed"
+end_held "$held/hostname"
 echo v4 > "$S/etc/debian_version"
 sleep 2
 run_sys -- /bin/busybox true || fail "run after the second change failed"
