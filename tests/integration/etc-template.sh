@@ -248,6 +248,12 @@ if ! is_root; then
 	grep -q ":$(id -u):$(id -g)::" "$pb" && ! grep -q ":$(id -u):" "$pa" || fail "--uid: wrong passwd in $pb"
 fi
 # while a sandbox lives, its layer is share-locked (through its hostname)
+# locked FILE: whether someone holds a lock on FILE (/proc/locks: a probe
+# with flock would make a starting sandbox find its layer locked)
+locked() {
+	dev=$((0x$(stat -c %D "$1")))
+	grep -q " $(printf '%02x:%02x:%s' $((dev >> 8)) $((dev & 255)) "$(stat -c %i "$1")") " /proc/locks
+}
 # held_until_killed FILE OPTS...: starts a sandbox (pid in $bg) that sleeps
 # until killed, and waits until FILE is locked
 held_until_killed() {
@@ -255,22 +261,24 @@ held_until_killed() {
 	"$DOPPEL" isolate --system "$S" "$@" -- /bin/busybox sleep 600 &
 	bg=$! # doppel's own pid: it passes SIGTERM on
 	i=0
-	while flock -n -x "$f" true 2>/dev/null; do
+	until locked "$f"; do
 		[ $i -lt 100 ] || { kill $bg; fail "a living sandbox's per-run layer $f is not locked"; }
 		sleep 0.1
 		i=$((i + 1))
 	done
+	flock -n -x "$f" true && fail "a living sandbox's per-run layer $f is not locked"
 }
 # end_held FILE: kills it and waits until its init is gone (FILE unlocked)
 end_held() {
 	kill $bg
 	wait $bg 2>/dev/null
 	i=0
-	until flock -n -x "$1" true; do
+	while locked "$1"; do
 		[ $i -lt 100 ] || fail "the per-run layer $1 is still locked after the sandbox ended"
 		sleep 0.1
 		i=$((i + 1))
 	done
+	flock -n -x "$1" true || fail "the per-run layer $1 is still locked after the sandbox ended"
 }
 held_until_killed "$r1/hostname"
 flock -n -s "$r1/hostname" true || fail "a living sandbox's per-run layer is locked exclusively"
