@@ -216,10 +216,11 @@ static void on_sync(dp_loop *loop, int fd, uint32_t events, void *data)
  * exited, so the two never run at once; init's stack is a buffer in the
  * helper's stack frame. The monitor's own thread keeps its own state.
  *
- * Nothing in the sandbox can reach this memory: init is made non-dumpable
- * (child.c) and the address space belongs to the host's user namespace, so
+ * Nothing in the sandbox can reach this memory: it is made non-dumpable
+ * as soon as init's id maps are written (run_monitor), before anything of
+ * the sandbox exists, and it belongs to the host's user namespace, so
  * ptrace, /proc/1/mem and process_vm_* are refused to the sandbox's root;
- * the command execs into an address space of its own. */
+ * the command execs into an address space of its own (docs/security.md). */
 #define INIT_STACK (256u << 10)
 
 typedef struct init_start {
