@@ -359,16 +359,8 @@ static int copy_entry(walk *w, int base, const char *name, const char *rel, dp_e
 		return (errno == ENOENT) ? 0 : dp_fail_errno(err, "open system entry /%s", rel);
 	if (fstat(src, &st) < 0)
 		return dp_fail_errno(err, "stat /%s", rel);
-	if (S_ISLNK(st.st_mode)) {
-		char target[4096];
-		ssize_t n = readlinkat(src, "", target, sizeof(target) - 1);
-		if (n < 0)
-			return dp_fail_errno(err, "read symlink /%s", rel);
-		target[n] = '\0';
-		if (symlinkat(target, w->rootfd, rel) < 0 && errno != EEXIST)
-			return dp_fail_errno(err, "create symlink /%s", rel);
-		return 0;
-	}
+	if (S_ISLNK(st.st_mode))
+		return dp_rootfs_copy_symlink(src, w->rootfd, rel, err);
 	if (S_ISDIR(st.st_mode)) {
 		size_t entries = 0, bytes = 0;
 		if (mkdirat(w->rootfd, rel, 0755) < 0 && errno != EEXIST)

@@ -25,6 +25,9 @@ int dp_rootfs_attach_clone(int srcfd, bool recursive, unsigned long long attrs, 
 int dp_rootfs_make_file(int rootfd, const char *path, dp_error **err);
 /* rootfs.c: writes text to a new file at path below rootfd (mode 0644). */
 int dp_rootfs_write(int rootfd, const char *path, const char *text, dp_error **err);
+/* rootfs.c: the symlink at src (an O_PATH fd) again at rel below rootfd;
+ * an existing entry there is kept. */
+int dp_rootfs_copy_symlink(int src, int rootfd, const char *rel, dp_error **err);
 /* rootfs.c: detaches the mount at rootfd/name and removes the mount point. */
 int dp_rootfs_detach_scratch(int rootfd, const char *name, dp_error **err);
 

@@ -147,6 +147,19 @@ static int open_below(int base, const char *rel)
 	return dp_open_in_root(base, rel, O_PATH | O_NOFOLLOW, 0);
 }
 
+int dp_rootfs_copy_symlink(int src, int rootfd, const char *rel, dp_error **err)
+{
+	char target[4096];
+	ssize_t n = readlinkat(src, "", target, sizeof(target) - 1);
+
+	if (n < 0)
+		return dp_fail_errno(err, "read symlink /%s", rel);
+	target[n] = '\0';
+	if (symlinkat(target, rootfd, rel) < 0 && errno != EEXIST)
+		return dp_fail_errno(err, "create symlink /%s", rel);
+	return 0;
+}
+
 /* Copies one top-level system entry into the new root at rel: symlinks as
  * symlinks, the rest as read-only binds. Missing entries are skipped. */
 static int copy_system_entry(int base, const char *name, int rootfd, const char *rel, dp_error **err)
@@ -158,16 +171,8 @@ static int copy_system_entry(int base, const char *name, int rootfd, const char 
 		return (errno == ENOENT) ? 0 : dp_fail_errno(err, "open system entry /%s", rel);
 	if (fstat(src, &st) < 0)
 		return dp_fail_errno(err, "stat /%s", rel);
-	if (S_ISLNK(st.st_mode)) {
-		char target[4096];
-		ssize_t n = readlinkat(src, "", target, sizeof(target) - 1);
-		if (n < 0)
-			return dp_fail_errno(err, "read symlink /%s", rel);
-		target[n] = '\0';
-		if (symlinkat(target, rootfd, rel) < 0 && errno != EEXIST)
-			return dp_fail_errno(err, "create symlink /%s", rel);
-		return 0;
-	}
+	if (S_ISLNK(st.st_mode))
+		return dp_rootfs_copy_symlink(src, rootfd, rel, err);
 	if (S_ISDIR(st.st_mode)) {
 		if (mkdirat(rootfd, rel, 0755) < 0 && errno != EEXIST)
 			return dp_fail_errno(err, "create /%s", rel);
