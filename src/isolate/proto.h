@@ -9,12 +9,15 @@
 #include <sys/types.h>
 
 enum {
+	DP_MSG_HELLO = 'H',  /* init -> monitor: init runs (its pid is known) */
 	DP_MSG_GO = 'G',     /* monitor -> init: maps written, build the root */
 	DP_MSG_CGROUP = 'C', /* monitor -> init: cgroup joined, start the command;
 			      * payload: uint64 ctx->sig_reset */
 	DP_MSG_TREE = 'T',   /* monitor -> init, before GO in a mapped run: fd is an
 			      * idmapped host tree, payload says which (rootfs.c) */
-	DP_MSG_ERROR = 'E',  /* init -> monitor: setup failed, payload is the message */
+	DP_MSG_ERROR = 'E',  /* init -> monitor: setup failed, payload is the message;
+			      * before HELLO, from the thread that made init: clone
+			      * failed, payload is the int errno */
 	DP_MSG_PTY = 'P',    /* init -> monitor: fd is the pty master */
 	DP_MSG_SOCKET = 'S', /* monitor -> init: want a socket; init -> monitor: fd is one */
 	DP_MSG_LISTEN = 'L', /* init -> monitor: fd is plan->listen[payload (uint32)];

@@ -5,7 +5,6 @@
 #include "isolate/isolate.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/lsan_interface.h>
 #endif
@@ -226,17 +225,14 @@ static void on_sync(dp_loop *loop, int fd, uint32_t events, void *data)
 typedef struct init_start {
 	dp_child_ctx ctx;      /* init's own copy: it writes to it */
 	pid_t pid;             /* CLONE_PARENT_SETTID: init's pid, set before it runs */
-	int err;               /* errno of a failed clone */
-	uint32_t state;        /* futex: 0 starting, 1 init runs, 2 clone failed */
 	int close_fd;          /* the monitor's end of the channel, closed in init */
 } init_start;
 
-static void state_set(init_start *s, uint32_t v)
-{
-	__atomic_store_n(&s->state, v, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &s->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
+/* The start is told over the channel, not through memory: under valgrind,
+ * which runs CLONE_VM|CLONE_VFORK as a fork, init's writes to memory would
+ * never reach us. init says DP_MSG_HELLO; a failed clone, the helper thread
+ * (which holds init's end of the channel in our fd table) DP_MSG_ERROR
+ * with the errno. */
 static int init_entry(void *arg)
 {
 	init_start *s = arg;
@@ -248,7 +244,8 @@ static int init_entry(void *arg)
 	__lsan_disable();
 #endif
 	close(s->close_fd);
-	state_set(s, 1);
+	if (dp_proto_send(s->ctx.sync_fd, DP_MSG_HELLO, NULL, 0, -1) < 0)
+		_exit(DP_EXIT_SETUP);
 	dp_child_main(&s->ctx);
 }
 
@@ -257,31 +254,33 @@ static void *init_spawner(void *arg)
 	init_start *s = arg;
 	/* init's stack lies inside this thread's, so sanitizers see it as ours */
 	char stack[INIT_STACK] __attribute__((aligned(16)));
+	int r, e;
 
 	/* ps and tests tell this parked thread from a worker of the monitor */
 	(void)prctl(PR_SET_NAME, "doppel-vfork", 0, 0, 0);
 	/* The cgroup namespace comes later, once the monitor moved init into its
 	 * cgroup, so the namespace is rooted there. */
-	int r = clone(init_entry, stack + sizeof(stack),
-		      CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
-			      CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
-		      s, &s->pid);
-
+	r = clone(init_entry, stack + sizeof(stack),
+		  CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+			  CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
+		  s, &s->pid);
 	if (r < 0) {
-		s->err = errno;
-		state_set(s, 2);
+		e = errno;
+		(void)dp_proto_send(s->ctx.sync_fd, DP_MSG_ERROR, &e, sizeof(e), -1);
 	}
 	/* init has exited (or never started): nothing of s is touched again */
 	return NULL;
 }
 
-/* Starts init; returns its pid, or -1 with errno. */
-static pid_t start_init(init_start *s)
+/* Starts init; returns its pid, or -1 with errno (ECHILD: init ended
+ * before it said hello). */
+static pid_t start_init(init_start *s, int sync_fd)
 {
 	pthread_attr_t attr;
 	pthread_t t;
-	uint32_t st;
-	int r;
+	char type = 0;
+	int r, e = 0;
+	ssize_t n;
 
 	/* init allocates from the arena its borrowed thread state points to;
 	 * a new arena would be a new 64 MiB mapping (more page tables to set up
@@ -296,10 +295,28 @@ static pid_t start_init(init_start *s)
 		return -1;
 	}
 	pthread_attr_destroy(&attr);
-	while ((st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) == 0)
-		syscall(SYS_futex, &s->state, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-	if (st == 2) {
-		errno = s->err;
+	/* hello comes within microseconds; should init die first (its pid is
+	 * set before it runs), the channel stays open (that thread holds its
+	 * end), so look for that now and then. Signals stay for the loop. */
+	for (;;) {
+		struct pollfd p = { .fd = sync_fd, .events = POLLIN };
+		int st, rc = poll(&p, 1, 50);
+		if (rc > 0)
+			break;
+		if (rc < 0 && errno != EINTR)
+			return -1;
+		if (s->pid > 0 && waitpid(s->pid, &st, WNOHANG) == s->pid) {
+			errno = ECHILD;
+			return -1;
+		}
+	}
+	do
+		n = dp_proto_recv(sync_fd, &type, &e, sizeof(e), NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	if (type != DP_MSG_HELLO) {
+		errno = type == DP_MSG_ERROR && n == (ssize_t)sizeof(e) && e > 0 ? e : EIO;
 		return -1;
 	}
 	return s->pid;
@@ -437,7 +454,7 @@ static int run_monitor(monitor *m, dp_child_ctx *ctx, const dp_limits *limits, d
 int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
 {
 	dp_child_ctx ctx = { .plan = plan };
-	init_start start = { .state = 0 };
+	init_start start = { .pid = -1 };
 	dp_limits limits = { .mem_bytes = plan->mem_bytes, .pids = plan->pids, .millicpus = plan->millicpus };
 	monitor m = { .init_pid = -1, .sync_fd = -1, .sig_fd = -1, .plan = plan };
 	dp_cgroup *cg = NULL;
@@ -484,7 +501,7 @@ int dp_isolate_run(const dp_plan *plan, int *exit_status, dp_error **err)
 	start.ctx = ctx;
 	start.ctx.sync_fd = sv[1];
 	start.close_fd = sv[0];
-	m.init_pid = start_init(&start);
+	m.init_pid = start_init(&start, sv[0]);
 	if (m.init_pid < 0) {
 		dp_fail_errno(err, "create namespaces (clone)");
 		if (errno == EPERM || errno == ENOSPC || errno == EINVAL)
