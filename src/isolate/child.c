@@ -78,9 +78,9 @@ static void close_inherited(const int *keep, size_t n)
 
 /* vfork: no copy of init's address space (its copy-on-write faults cost
  * more than the rest of a start on a VM); init waits until the command has
- * exec'd. The child only touches its own stack frames below this one, heap
- * init no longer needs, and per-task state (fds, signals, creds, seccomp),
- * and never returns here. */
+ * exec'd. The child only touches its own stack frames below this one and
+ * per-task state (fds, signals, creds, seccomp), allocates nothing (its
+ * environment is built before), and never returns here. */
 static pid_t start_command(dp_child_ctx *ctx, const dp_cmd_env *env, int slave)
 {
 	pid_t pid = vfork();
